@@ -1,0 +1,175 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Config is a loaded and validated configuration: the platform settings
+// with defaults applied, and every tenant route with its effective limits.
+// It is immutable once Load returns; a reload builds a new one.
+type Config struct {
+	// Dir is where the configuration was loaded from, as given.
+	Dir      string
+	Platform Platform
+	// Routes holds every tenant route, ordered by tenant then file order.
+	Routes []*Route
+
+	sources map[string]*source
+}
+
+// Route is one tenant route with the platform's defaults filled in.
+type Route struct {
+	ID     string // tenant/name
+	Tenant string
+	Name   string
+	// File and Line locate the route's declaration.
+	File string
+	Line int
+
+	Hosts           []string
+	Paths           []string
+	Backends        []*url.URL
+	MaxBodySize     int64
+	ConnectTimeout  time.Duration
+	ResponseTimeout time.Duration
+}
+
+// PlatformFile and TenantDir are the names Load looks for.
+const (
+	PlatformFile = "platform.yaml"
+	TenantDir    = "tenants"
+)
+
+// LoadDir loads the configuration in directory dir.
+func LoadDir(dir string) (*Config, error) { return Load(os.DirFS(dir), dir) }
+
+// Load reads platform.yaml and tenants/*.yaml from fsys, applies defaults,
+// and checks every rule of the schema and of authority. The error, if any,
+// is an Errors listing every problem found, each located by file, line and
+// field; label is the directory name used in those messages.
+func Load(fsys fs.FS, label string) (*Config, error) {
+	var errs Errors
+	c := &Config{Dir: label, Platform: DefaultPlatform(), sources: map[string]*source{}}
+	psrc := c.source(PlatformFile, &errs)
+	data, err := fs.ReadFile(fsys, PlatformFile)
+	if err != nil {
+		psrc.errorf("", "cannot read: %v", unwrapPathError(err))
+		return nil, errs
+	}
+	parseFile(psrc, data, &c.Platform, nil)
+	if len(errs) > 0 {
+		// Tenant files are judged against the registry and bounds; with a
+		// broken platform file they would only produce noise.
+		errs.sort()
+		return nil, errs
+	}
+	validatePlatform(psrc, &c.Platform)
+	owners := validateRegistry(psrc, c.Platform.Tenants)
+	c.loadTenants(fsys, owners, &errs)
+	if len(errs) > 0 {
+		errs.sort()
+		return nil, errs
+	}
+	return c, nil
+}
+
+func (c *Config) source(name string, errs *Errors) *source {
+	s := newSource(filepath.Join(c.Dir, filepath.FromSlash(name)), errs)
+	c.sources[name] = s
+	return s
+}
+
+// loadTenants reads every tenants/*.yaml, in name order so that errors and
+// conflicts are reported the same way on every run.
+func (c *Config) loadTenants(fsys fs.FS, owners hostOwners, errs *Errors) {
+	entries, err := fs.ReadDir(fsys, TenantDir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return
+	}
+	if err != nil {
+		c.source(TenantDir, errs).errorf("", "cannot read directory: %v", unwrapPathError(err))
+		return
+	}
+	sort.Slice(entries, func(i, j int) bool { return entries[i].Name() < entries[j].Name() })
+	claims := map[string]claim{}
+	seen := map[string]string{}
+	for _, e := range entries {
+		ext := path.Ext(e.Name())
+		name := path.Join(TenantDir, e.Name())
+		if strings.HasPrefix(e.Name(), ".") {
+			continue // .gitkeep and editor files
+		}
+		src := c.source(name, errs)
+		if e.IsDir() || (ext != ".yaml" && ext != ".yml") {
+			// A tenant's routes silently vanishing because its file was
+			// misnamed is worse than refusing the directory.
+			src.errorf("", "not a tenant file: %s/ holds only <tenant>.yaml files", TenantDir)
+			continue
+		}
+		stem := strings.TrimSuffix(e.Name(), ext)
+		if other, dup := seen[stem]; dup {
+			src.errorf("", "tenant %q already has a file, %s; keep one", stem, other)
+			continue
+		}
+		seen[stem] = src.name
+		data, err := fs.ReadFile(fsys, name)
+		if err != nil {
+			src.errorf("", "cannot read: %v", unwrapPathError(err))
+			continue
+		}
+		var tf TenantFile
+		before := len(*errs)
+		parseFile(src, data, &tf, platformOnly)
+		if len(*errs) > before {
+			continue
+		}
+		c.Routes = append(c.Routes, c.tenantRoutes(src, stem, &tf, owners, claims)...)
+	}
+}
+
+// claim records which route first took a host+path, to name both sides of
+// a conflict.
+type claim struct {
+	route string
+	file  string
+	pos   pos
+}
+
+func unwrapPathError(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// Errorf returns an *Error located at field of file (a name relative to the
+// configuration directory, such as "platform.yaml"), for checks made after
+// Load, such as loading the certificates the configuration names.
+func (c *Config) Errorf(file, field, format string, args ...any) *Error {
+	var errs Errors
+	src, ok := c.sources[file]
+	if !ok {
+		src = newSource(filepath.Join(c.Dir, file), &errs)
+	}
+	p := src.lookup(field)
+	return &Error{File: src.name, Line: p.line, Col: p.col, Field: field, Msg: fmt.Sprintf(format, args...)}
+}
+
+// Path resolves a file name from the configuration (a certificate, say):
+// relative names are relative to the configuration directory.
+func (c *Config) Path(name string) string {
+	if filepath.IsAbs(name) {
+		return name
+	}
+	return filepath.Join(c.Dir, name)
+}
