@@ -108,3 +108,31 @@ func TestQuickstartLoads(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestReadmeReference keeps the configuration reference in README.md
+// identical to the one generated from the schema (go test -update rewrites
+// it).
+func TestReadmeReference(t *testing.T) {
+	const begin, end = "<!-- config-reference:begin -->\n", "<!-- config-reference:end -->"
+	readme := "../../README.md"
+	data, err := os.ReadFile(readme)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(data)
+	i, j := strings.Index(s, begin), strings.Index(s, end)
+	if i < 0 || j < i {
+		t.Fatalf("README.md lacks the %q … %q markers", begin, end)
+	}
+	got, want := s[i+len(begin):j], Reference()
+	if got == want {
+		return
+	}
+	if *update {
+		if err := os.WriteFile(readme, []byte(s[:i+len(begin)]+want+s[j:]), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	t.Errorf("README.md configuration reference is out of date; run go test ./internal/config -update\n got:\n%s\nwant:\n%s", got, want)
+}
