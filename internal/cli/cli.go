@@ -97,3 +97,14 @@ func parse(env Env, fs *flag.FlagSet, args []string) (done bool, err error) {
 	}
 	return false, nil
 }
+
+// oneArg returns the single positional argument a command takes (a
+// directory), or a usage error that says what was expected.
+func oneArg(env Env, fs *flag.FlagSet, what string) (string, error) {
+	if fs.NArg() != 1 {
+		fs.SetOutput(env.Stderr)
+		fs.Usage()
+		return "", fmt.Errorf("%w: expected one %s", ErrUsage, what)
+	}
+	return fs.Arg(0), nil
+}

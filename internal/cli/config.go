@@ -32,12 +32,11 @@ func runConfigCheck(env Env, args []string) error {
 	if done, err := parse(env, fs, args); done || err != nil {
 		return err
 	}
-	if fs.NArg() != 1 {
-		fs.SetOutput(env.Stderr)
-		fs.Usage()
-		return fmt.Errorf("%w: expected one configuration directory", ErrUsage)
+	dir, err := oneArg(env, fs, "configuration directory")
+	if err != nil {
+		return err
 	}
-	cfg, err := config.LoadDir(fs.Arg(0))
+	cfg, err := config.LoadDir(dir)
 	if err == nil {
 		err = gateway.Check(cfg)
 	}
@@ -45,6 +44,6 @@ func runConfigCheck(env Env, args []string) error {
 		return err
 	}
 	fmt.Fprint(env.Stdout, cfg.Summary())
-	fmt.Fprintf(env.Stdout, "\n%s: configuration is valid\n", fs.Arg(0))
+	fmt.Fprintf(env.Stdout, "\n%s: configuration is valid\n", dir)
 	return nil
 }

@@ -29,16 +29,15 @@ func runGateway(env Env, args []string) error {
 	if done, err := parse(env, fs, args); done || err != nil {
 		return err
 	}
-	if fs.NArg() != 1 {
-		fs.SetOutput(env.Stderr)
-		fs.Usage()
-		return fmt.Errorf("%w: expected one configuration directory", ErrUsage)
+	dir, err := oneArg(env, fs, "configuration directory")
+	if err != nil {
+		return err
 	}
 	log, err := newLogger(env, *logLevel)
 	if err != nil {
 		return err
 	}
-	g, err := gateway.New(gateway.Options{Dir: fs.Arg(0), StateDir: *stateDir, Stdout: env.Stdout, Log: log})
+	g, err := gateway.New(gateway.Options{Dir: dir, StateDir: *stateDir, Stdout: env.Stdout, Log: log})
 	if err != nil {
 		return err
 	}

@@ -105,12 +105,9 @@ func (d *decoder) scalar(n *yaml.Node, sd scalarDecoder, path string) {
 	}
 }
 
-// mapping decodes a YAML mapping into a struct, by the fields' yaml tags.
-func (d *decoder) mapping(n *yaml.Node, v reflect.Value, path string) {
-	if n.Kind != yaml.MappingNode {
-		d.wrongKind(n, path, "a mapping of "+strings.Join(fieldNames(v.Type()), ", "))
-		return
-	}
+// pairs calls fn for each key and value of mapping node n, reporting
+// duplicate keys instead of passing them on.
+func (d *decoder) pairs(n *yaml.Node, path string, fn func(k, val *yaml.Node, child string)) {
 	seen := map[string]int{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, val := n.Content[i], n.Content[i+1]
@@ -120,19 +117,29 @@ func (d *decoder) mapping(n *yaml.Node, v reflect.Value, path string) {
 			continue
 		}
 		seen[k.Value] = k.Line
-		f, ok := fieldByTag(v, k.Value)
-		if !ok {
-			d.src.pos[child] = pos{k.Line, k.Column}
-			if why, refused := d.refused[k.Value]; refused && path == "" {
-				d.src.errorf(child, "%s", why)
-				continue
-			}
-			d.src.errorf(child, "unknown field%s; expected one of: %s", suggest(k.Value, fieldNames(v.Type())), strings.Join(fieldNames(v.Type()), ", "))
-			continue
-		}
-		d.src.pos[child] = pos{k.Line, k.Column}
-		d.decode(val, f, child)
+		fn(k, val, child)
 	}
+}
+
+// mapping decodes a YAML mapping into a struct, by the fields' yaml tags.
+func (d *decoder) mapping(n *yaml.Node, v reflect.Value, path string) {
+	if n.Kind != yaml.MappingNode {
+		d.wrongKind(n, path, "a mapping of "+strings.Join(fieldNames(v.Type()), ", "))
+		return
+	}
+	d.pairs(n, path, func(k, val *yaml.Node, child string) {
+		d.src.pos[child] = pos{k.Line, k.Column}
+		f, ok := fieldByTag(v, k.Value)
+		switch {
+		case ok:
+			d.decode(val, f, child)
+		case d.refused[k.Value] != "" && path == "":
+			d.src.errorf(child, "%s", d.refused[k.Value])
+		default:
+			names := fieldNames(v.Type())
+			d.src.errorf(child, "unknown field%s; expected one of: %s", suggest(k.Value, names), strings.Join(names, ", "))
+		}
+	})
 }
 
 // dict decodes a YAML mapping into a map[string]T.
@@ -144,20 +151,12 @@ func (d *decoder) dict(n *yaml.Node, v reflect.Value, path string) {
 	if v.IsNil() {
 		v.Set(reflect.MakeMap(v.Type()))
 	}
-	seen := map[string]int{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, val := n.Content[i], n.Content[i+1]
-		child := join(path, k.Value)
-		if first, dup := seen[k.Value]; dup {
-			d.src.errorAt(pos{k.Line, k.Column}, child, "duplicate key (first defined on line %d)", first)
-			continue
-		}
-		seen[k.Value] = k.Line
+	d.pairs(n, path, func(k, val *yaml.Node, child string) {
 		elem := reflect.New(v.Type().Elem()).Elem()
 		d.decode(val, elem, child)
 		d.src.pos[child] = pos{k.Line, k.Column}
 		v.SetMapIndex(reflect.ValueOf(k.Value), elem)
-	}
+	})
 }
 
 // list decodes a YAML sequence into a slice, replacing any default.
