@@ -63,13 +63,14 @@ type pos struct{ line, col int }
 // the position of every field the decoder saw, so validation that runs
 // after decoding can still point at the right line.
 type source struct {
-	name string
+	name string // as shown in messages: the directory joined with rel
+	rel  string // relative to the configuration directory
 	pos  map[string]pos
 	errs *Errors
 }
 
-func newSource(name string, errs *Errors) *source {
-	return &source{name: name, pos: map[string]pos{}, errs: errs}
+func newSource(name, rel string, errs *Errors) *source {
+	return &source{name: name, rel: rel, pos: map[string]pos{}, errs: errs}
 }
 
 // errorf records a problem with field. The position is the field's own, or

@@ -31,9 +31,13 @@ type Route struct {
 	ID     string // tenant/name
 	Tenant string
 	Name   string
-	// File and Line locate the route's declaration.
-	File string
-	Line int
+	// File and Line locate the route's declaration; Source and Field are
+	// the file relative to the configuration directory and the route's
+	// field path in it ("routes[2]"), for Config.Errorf.
+	File   string
+	Line   int
+	Source string
+	Field  string
 
 	Hosts           []string
 	Paths           []string
@@ -83,7 +87,7 @@ func Load(fsys fs.FS, label string) (*Config, error) {
 }
 
 func (c *Config) source(name string, errs *Errors) *source {
-	s := newSource(filepath.Join(c.Dir, filepath.FromSlash(name)), errs)
+	s := newSource(filepath.Join(c.Dir, filepath.FromSlash(name)), name, errs)
 	c.sources[name] = s
 	return s
 }
@@ -159,7 +163,7 @@ func (c *Config) Errorf(file, field, format string, args ...any) *Error {
 	var errs Errors
 	src, ok := c.sources[file]
 	if !ok {
-		src = newSource(filepath.Join(c.Dir, file), &errs)
+		src = newSource(filepath.Join(c.Dir, file), file, &errs)
 	}
 	p := src.lookup(field)
 	return &Error{File: src.name, Line: p.line, Col: p.col, Field: field, Msg: fmt.Sprintf(format, args...)}

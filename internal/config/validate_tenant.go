@@ -38,7 +38,7 @@ func (c *Config) tenantRoutes(src *source, stem string, tf *TenantFile, owners h
 		names[spec.Name] = fmt.Sprintf("%s:%d", src.name, p.line)
 		r := &Route{
 			ID: tf.Tenant + "/" + spec.Name, Tenant: tf.Tenant, Name: spec.Name,
-			File: src.name, Line: p.line,
+			File: src.name, Line: p.line, Source: src.rel, Field: field,
 		}
 		c.routeHosts(src, field, spec, r, owners)
 		routePaths(src, field, spec, r)

@@ -117,13 +117,13 @@ func fileCertificates(cfg *config.Config) (list []*certs.Cert, uncovered []strin
 	}
 	seen := map[string]bool{}
 	for _, r := range cfg.Routes {
-		for _, h := range r.Hosts {
+		for i, h := range r.Hosts {
 			if _, ok := files.Lookup(h); ok || seen[h] {
 				continue
 			}
 			if !cfg.Platform.TLS.DevCA {
-				return nil, nil, &config.Error{File: r.File, Line: r.Line, Field: "hosts",
-					Msg: fmt.Sprintf("host %s of route %s has no certificate: add one to tls.certificates in %s, or enable tls.dev_ca for development", h, r.ID, config.PlatformFile)}
+				return nil, nil, cfg.Errorf(r.Source, fmt.Sprintf("%s.hosts[%d]", r.Field, i),
+					"host %s of route %s has no certificate: add one to tls.certificates in %s, or enable tls.dev_ca for development", h, r.ID, config.PlatformFile)
 			}
 			seen[h] = true
 			uncovered = append(uncovered, h)
