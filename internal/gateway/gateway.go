@@ -65,6 +65,7 @@ type Gateway struct {
 	devCerts map[string]*certs.Cert
 
 	servers []*http.Server
+	admin   *http.Server // the admin server when its listener is bound
 	addrs   Addrs
 }
 
@@ -187,6 +188,9 @@ func (g *Gateway) Start() error {
 	}
 	for _, b := range bs {
 		g.servers = append(g.servers, b.srv)
+		if b.srv == admin {
+			g.admin = admin
+		}
 		go func() {
 			var err error
 			if b.tls {
@@ -217,16 +221,34 @@ func (g *Gateway) server(s config.Server, h http.Handler) *http.Server {
 }
 
 // Shutdown stops accepting connections, reports not-ready, lets in-flight
-// requests finish until ctx ends, then closes what remains.
+// requests finish until ctx ends, then closes what remains. The HTTPS and
+// HTTP listeners stop and drain together; the admin listener closes last,
+// so /readyz answers "draining" for as long as requests are draining.
 func (g *Gateway) Shutdown(ctx context.Context) error {
 	g.draining.Store(true)
 	g.events.Emit("lifecycle", events.Notice{Time: g.now(), Type: "lifecycle", Level: "info", Message: "draining"})
-	var errs []error
-	for _, s := range g.servers {
+	stop := func(s *http.Server) error {
 		if err := s.Shutdown(ctx); err != nil {
-			errs = append(errs, err)
 			s.Close()
+			return err
 		}
+		return nil
+	}
+	errs := make([]error, len(g.servers))
+	var wg sync.WaitGroup
+	for i, s := range g.servers {
+		if s == g.admin {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = stop(s)
+		}()
+	}
+	wg.Wait()
+	if g.admin != nil {
+		errs = append(errs, stop(g.admin))
 	}
 	g.gen.Load().close()
 	g.events.Emit("lifecycle", events.Notice{Time: g.now(), Type: "lifecycle", Level: "info", Message: "gateway stopped"})

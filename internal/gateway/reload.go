@@ -76,9 +76,9 @@ func needsRestart(old, cur *config.Config) []string {
 // SIGHUP and on changes to the configuration directory; then it drains for
 // up to the platform's drain_timeout.
 func (g *Gateway) Run(ctx context.Context) error {
-	if err := g.Start(); err != nil {
-		return err
-	}
+	// SIGHUP and the watch are set up before Start: once the gateway is
+	// up (and /readyz answers), a SIGHUP must reload rather than kill the
+	// process, and a change to the directory must not go unseen.
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
@@ -90,6 +90,9 @@ func (g *Gateway) Run(ctx context.Context) error {
 		} else {
 			defer stop()
 		}
+	}
+	if err := g.Start(); err != nil {
+		return err
 	}
 	for {
 		select {

@@ -89,7 +89,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.Body != nil && r.Body != http.NoBody {
-		r.Body = http.MaxBytesReader(w, r.Body, h.route.MaxBodySize)
+		r.Body = http.MaxBytesReader(innermost(w), r.Body, h.route.MaxBodySize)
 	}
 	if isUpgrade(r) {
 		// A WebSocket outlives the server's read and write timeouts, which
@@ -127,11 +127,14 @@ func (h *Handler) rewrite(pr *httputil.ProxyRequest) {
 	out.Host = pr.In.Host
 }
 
-// modifyResponse keeps the platform's HSTS policy authoritative: a
-// backend's own Strict-Transport-Security header is dropped so the one the
-// gateway sets is the only one.
+// modifyResponse keeps the headers the gateway sets on every response
+// authoritative: a backend's own Strict-Transport-Security (the platform's
+// HSTS policy) and X-Request-ID (the ID the access record carries; the
+// backend received it in the request) are dropped, since ReverseProxy adds
+// the backend's values to the gateway's rather than replacing them.
 func (h *Handler) modifyResponse(resp *http.Response) error {
 	resp.Header.Del("Strict-Transport-Security")
+	resp.Header.Del("X-Request-ID")
 	return nil
 }
 
@@ -169,4 +172,17 @@ func isUpgrade(r *http.Request) bool {
 		}
 	}
 	return false
+}
+
+// innermost unwraps w to the server's own ResponseWriter. MaxBytesReader
+// tells that one, and only that one, to close the connection after a body
+// over the limit, so the rest of the body is not read as a next request.
+func innermost(w http.ResponseWriter) http.ResponseWriter {
+	for {
+		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			return w
+		}
+		w = u.Unwrap()
+	}
 }

@@ -28,18 +28,23 @@ type gw struct {
 	dir    string
 	g      *gateway.Gateway
 	events *lockedBuffer
+	wrote  chan struct{} // signalled on every event write
 }
 
 // basePlatform is the platform.yaml every test starts from: loopback
-// listeners on free ports, development certificates, one tenant. %s is
-// replaced by extra top-level YAML.
+// listeners on free ports, development certificates, two tenants. The %s
+// slots take a platformVariant: keys added to the listeners and tls
+// sections (the decoder refuses a second listeners: or tls:), the state
+// directory, and extra top-level YAML.
 const basePlatform = `
 listeners:
   https: "127.0.0.1:0"
   http: "127.0.0.1:0"
   admin: "127.0.0.1:0"
+%s
 tls:
   dev_ca: true
+%s
 state_dir: %q
 events:
   access: true
@@ -52,18 +57,40 @@ tenants:
     hosts: ["blog.test"]
 %s`
 
-// startGateway writes platform.yaml (basePlatform plus extra) and the
-// tenant files into a new directory and starts a gateway on it.
-func startGateway(t *testing.T, extra string, tenants map[string]string) *gw {
+// platformVariant holds additions to basePlatform. listeners and tls are
+// keys of those sections, each line indented by two spaces; extra is
+// top-level YAML.
+type platformVariant struct {
+	listeners, tls, extra string
+}
+
+// writeConfig writes platform.yaml and tenants/<name>.yaml into a new
+// directory and returns it.
+func writeConfig(t *testing.T, v platformVariant, tenants map[string]string) string {
 	t.Helper()
 	dir := t.TempDir()
-	state := t.TempDir()
-	writeFile(t, filepath.Join(dir, "platform.yaml"), fmt.Sprintf(basePlatform, state, extra))
+	writeFile(t, filepath.Join(dir, "platform.yaml"), fmt.Sprintf(basePlatform, v.listeners, v.tls, t.TempDir(), v.extra))
 	for name, body := range tenants {
 		writeFile(t, filepath.Join(dir, "tenants", name+".yaml"), body)
 	}
+	return dir
+}
+
+// startGateway starts a gateway on basePlatform plus extra top-level YAML
+// and the given tenant files.
+func startGateway(t *testing.T, extra string, tenants map[string]string) *gw {
+	t.Helper()
+	return startGatewayVariant(t, platformVariant{extra: extra}, tenants)
+}
+
+// startGatewayVariant starts a gateway on a platform variant; it is shut
+// down when the test ends.
+func startGatewayVariant(t *testing.T, v platformVariant, tenants map[string]string) *gw {
+	t.Helper()
+	dir := writeConfig(t, v, tenants)
 	events := &lockedBuffer{}
-	g, err := gateway.New(gateway.Options{Dir: dir, Stdout: events})
+	wrote := make(chan struct{}, 1)
+	g, err := gateway.New(gateway.Options{Dir: dir, Stdout: signalWriter{events, wrote}})
 	if err != nil {
 		t.Fatalf("gateway.New: %v", err)
 	}
@@ -75,7 +102,7 @@ func startGateway(t *testing.T, extra string, tenants map[string]string) *gw {
 		defer cancel()
 		_ = g.Shutdown(ctx)
 	})
-	return &gw{t: t, dir: dir, g: g, events: events}
+	return &gw{t: t, dir: dir, g: g, events: events, wrote: wrote}
 }
 
 func writeFile(t *testing.T, path, body string) {
@@ -221,4 +248,40 @@ func (b *lockedBuffer) events(typ string) []map[string]any {
 		}
 	}
 	return out
+}
+
+// signalWriter appends to a lockedBuffer and then signals wrote without
+// blocking; one pending signal is enough for a waiter to look again.
+type signalWriter struct {
+	buf   *lockedBuffer
+	wrote chan struct{}
+}
+
+func (w signalWriter) Write(p []byte) (int, error) {
+	n, err := w.buf.Write(p)
+	select {
+	case w.wrote <- struct{}{}:
+	default:
+	}
+	return n, err
+}
+
+// awaitEvent waits until an event of type typ satisfying match has been
+// written and returns it. The timeout only guards against a hang.
+func (g *gw) awaitEvent(typ string, match func(map[string]any) bool) map[string]any {
+	g.t.Helper()
+	guard := time.NewTimer(10 * time.Second)
+	defer guard.Stop()
+	for {
+		for _, e := range g.events.events(typ) {
+			if match(e) {
+				return e
+			}
+		}
+		select {
+		case <-g.wrote:
+		case <-guard.C:
+			g.t.Fatalf("no %s event matched; events so far: %v", typ, g.events.events(typ))
+		}
+	}
 }
