@@ -24,6 +24,7 @@ type Config struct {
 	Routes []*Route
 
 	sources map[string]*source
+	fsys    fs.FS
 }
 
 // Route is one tenant route with the platform's defaults filled in.
@@ -45,6 +46,7 @@ type Route struct {
 	MaxBodySize     int64
 	ConnectTimeout  time.Duration
 	ResponseTimeout time.Duration
+	WAF             RouteWAFPolicy
 }
 
 // PlatformFile and TenantDir are the names Load looks for.
@@ -62,7 +64,7 @@ func LoadDir(dir string) (*Config, error) { return Load(os.DirFS(dir), dir) }
 // field; label is the directory name used in those messages.
 func Load(fsys fs.FS, label string) (*Config, error) {
 	var errs Errors
-	c := &Config{Dir: label, Platform: DefaultPlatform(), sources: map[string]*source{}}
+	c := &Config{Dir: label, Platform: DefaultPlatform(), sources: map[string]*source{}, fsys: fsys}
 	psrc := c.source(PlatformFile, &errs)
 	data, err := fs.ReadFile(fsys, PlatformFile)
 	if err != nil {
@@ -79,6 +81,9 @@ func Load(fsys fs.FS, label string) (*Config, error) {
 	validatePlatform(psrc, &c.Platform)
 	owners := validateRegistry(psrc, c.Platform.Tenants)
 	c.loadTenants(fsys, owners, &errs)
+	if len(errs) == 0 {
+		c.validateEnforceNow(psrc)
+	}
 	if len(errs) > 0 {
 		errs.sort()
 		return nil, errs
@@ -177,3 +182,17 @@ func (c *Config) Path(name string) string {
 	}
 	return filepath.Join(c.Dir, name)
 }
+
+// ReadFile reads a file the configuration names (a WAF rule file) from the
+// configuration directory.
+func (c *Config) ReadFile(name string) ([]byte, error) {
+	return fs.ReadFile(c.fsys, path.Clean(filepathToSlash(name)))
+}
+
+// Sub returns a directory of the configuration (a candidate rules
+// directory) as a file system.
+func (c *Config) Sub(dir string) (fs.FS, error) {
+	return fs.Sub(c.fsys, path.Clean(filepathToSlash(dir)))
+}
+
+func filepathToSlash(name string) string { return filepath.ToSlash(name) }

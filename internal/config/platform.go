@@ -15,6 +15,7 @@ type Platform struct {
 	Proxy          Proxy              `yaml:"proxy" doc:"How the gateway talks to backends."`
 	Routes         RoutePolicy        `yaml:"routes" doc:"Defaults for tenant routes and the bounds tenants may choose within."`
 	Events         Events             `yaml:"events" doc:"Where access records and security events go (INV-9)."`
+	WAF            WAF                `yaml:"waf" doc:"The web application firewall: Coraza with the OWASP CRS v4 (INV-1, INV-4, INV-13)."`
 	Tenants        map[string]*Tenant `yaml:"tenants" doc:"The tenant registry: which hosts and namespaces each tenant owns. A tenant may route only hosts listed here."`
 }
 
@@ -93,6 +94,36 @@ type Sink struct {
 	Path string `yaml:"path" doc:"For type file: the file, appended to, reopened on reload (for log rotation)."`
 }
 
+// WAF is the platform's WAF policy. The security team owns it (RFC §3.4:
+// global WAF rules, no override); tenants choose per route within it.
+type WAF struct {
+	Paranoia             int           `yaml:"paranoia" doc:"CRS blocking paranoia level, 1 to 4. A route may ask for a higher one, never a lower."`
+	InboundThreshold     int           `yaml:"inbound_threshold" doc:"CRS inbound anomaly score at which a request is blocked. A route may ask for a lower one, never a higher."`
+	OutboundThreshold    int           `yaml:"outbound_threshold" doc:"CRS outbound anomaly score at which a response is blocked."`
+	RequestBodyLimit     ByteSize      `yaml:"request_body_limit" doc:"How much of a request body the WAF inspects."`
+	RequestBodyOverLimit string        `yaml:"request_body_over_limit" doc:"What happens to a larger body: reject (413) or partial (inspect the first request_body_limit bytes, pass the rest uninspected)."`
+	ResponseBody         bool          `yaml:"response_body" doc:"Inspect response bodies (CRS data-leakage rules). Costs latency and memory."`
+	ResponseBodyLimit    ByteSize      `yaml:"response_body_limit" doc:"How much of a response body is inspected when response_body is on."`
+	Rules                WAFRules      `yaml:"rules" doc:"Global custom rules: SecLang files in the configuration directory, applied to every route; tenants cannot override them (INV-13)."`
+	DefaultMode          string        `yaml:"default_mode" doc:"Mode of a route that does not choose one: detect or block."`
+	DetectionPeriod      Duration      `yaml:"detection_period" doc:"How long a rule set must serve in detect mode before a route may block with it (INV-4)."`
+	EnforceNow           []string      `yaml:"enforce_now" doc:"Route IDs (tenant/name) allowed to block before their detection period ends. A security-team override; each use is an event and a metric."`
+	Approvers            []string      `yaml:"approvers" doc:"Security approvers of WAF exceptions; every exception names one of them."`
+	Candidate            *WAFCandidate `yaml:"candidate" doc:"A candidate rule set run in detection beside the enforced one on the same traffic; its events are tagged candidate. It never changes a response."`
+}
+
+// WAFRules are the platform's SecLang files, before and after the CRS.
+type WAFRules struct {
+	BeforeCRS []string `yaml:"before_crs" doc:"Files loaded after the CRS setup and before its rules: configuration (setvar), exclusions."`
+	AfterCRS  []string `yaml:"after_crs" doc:"Files loaded after the CRS rules."`
+}
+
+// WAFCandidate is a shadow rule set.
+type WAFCandidate struct {
+	Paranoia int    `yaml:"paranoia" doc:"Paranoia level of the candidate; 0 means the enforced one's."`
+	RulesDir string `yaml:"rules_dir" doc:"A directory of CRS rule files (REQUEST-*.conf, *.data) of another CRS version, in the configuration directory; empty means the embedded CRS."`
+}
+
 // Tenant is one entry of the tenant registry.
 type Tenant struct {
 	Hosts []string `yaml:"hosts" doc:"Host names the tenant owns alone: exact (shop.example.com) or one-label wildcards (*.shop.example.com)."`
@@ -101,6 +132,7 @@ type Tenant struct {
 	// lists it here, and their routes must not claim the same path.
 	SharedHosts []string `yaml:"shared_hosts" doc:"Host names this tenant shares with other tenants that list them here too; the tenants split it by path, and the same host and path in two tenants is an error."`
 	Namespaces  []string `yaml:"namespaces" doc:"Kubernetes namespaces of the tenant."`
+	Approvers   []string `yaml:"approvers" doc:"Who may approve WAF exceptions on the tenant's side."`
 }
 
 // DefaultPlatform returns the platform settings used for every field
@@ -128,5 +160,11 @@ func DefaultPlatform() Platform {
 			Bounds:   RouteLimits{MaxBodySize: 100 << 20, ConnectTimeout: Duration(30 * time.Second), ResponseTimeout: Duration(300 * time.Second)},
 		},
 		Events: Events{Sinks: []Sink{{Type: "stdout"}}, Access: true},
+		WAF: WAF{
+			Paranoia: 1, InboundThreshold: 5, OutboundThreshold: 4,
+			RequestBodyLimit: 1 << 20, RequestBodyOverLimit: "reject",
+			ResponseBodyLimit: 512 << 10,
+			DefaultMode:       "detect", DetectionPeriod: Duration(7 * 24 * time.Hour),
+		},
 	}
 }

@@ -18,6 +18,39 @@ type RouteSpec struct {
 	MaxBodySize     *ByteSize `yaml:"max_body_size" doc:"Largest request body, up to routes.bounds.max_body_size."`
 	ConnectTimeout  *Duration `yaml:"connect_timeout" doc:"Backend connect timeout, up to routes.bounds.connect_timeout."`
 	ResponseTimeout *Duration `yaml:"response_timeout" doc:"Backend response-header timeout, up to routes.bounds.response_timeout."`
+	WAF             RouteWAF  `yaml:"waf" doc:"The route's WAF settings, within the platform's."`
+}
+
+// RouteWAF is a route's WAF choice: its mode, and settings that may only
+// make it stricter than the platform's.
+type RouteWAF struct {
+	Mode             string         `yaml:"mode" doc:"detect (log what would be blocked) or block. Default: waf.default_mode. There is no off."`
+	Paranoia         int            `yaml:"paranoia" doc:"A paranoia level above the platform's. 0: the platform's."`
+	InboundThreshold int            `yaml:"inbound_threshold" doc:"An inbound anomaly threshold below the platform's. 0: the platform's."`
+	Exceptions       []WAFException `yaml:"exceptions" doc:"Approved exceptions (RFC §3.4): each needs a reason and two approvals."`
+}
+
+// WAFException removes rules, or a target from rules, on some paths of a
+// route. It takes effect only with a security and a tenant approval.
+type WAFException struct {
+	Reason         string          `yaml:"reason" doc:"Why the exception exists (a false positive, with a ticket reference)."`
+	Paths          []string        `yaml:"paths" doc:"Path prefixes it applies to (whole segments). Default: the route's paths."`
+	RemoveRules    []int           `yaml:"remove_rules" doc:"Rule IDs not evaluated on these paths."`
+	RemoveTags     []string        `yaml:"remove_tags" doc:"Rule tags (such as attack-sqli) not evaluated on these paths."`
+	ExcludeTargets []ExcludeTarget `yaml:"exclude_targets" doc:"Targets (such as ARGS:password) that given rules do not inspect on these paths."`
+	ApprovedBy     Approval        `yaml:"approved_by" doc:"The two approvals."`
+}
+
+// ExcludeTarget excludes one target from some rules.
+type ExcludeTarget struct {
+	Target string `yaml:"target" doc:"A variable and key, such as ARGS:password or REQUEST_COOKIES:session."`
+	Rules  []int  `yaml:"rules" doc:"The rule IDs that skip the target."`
+}
+
+// Approval names the two approvers of an exception.
+type Approval struct {
+	Security string `yaml:"security" doc:"A security approver from waf.approvers in platform.yaml."`
+	Tenant   string `yaml:"tenant" doc:"An approver of the tenant, from its registry entry's approvers."`
 }
 
 // Backend is one upstream server of a route.
@@ -36,5 +69,6 @@ var platformOnly = refusedKeys{
 	"state_dir":       "platform-only field: state_dir is set by the platform team in platform.yaml",
 	"proxy":           "platform-only field: backend connection policy is set by the platform team in platform.yaml",
 	"events":          "platform-only field: event sinks are set by the platform team in platform.yaml",
+	"waf":             "platform-only field: global WAF settings belong to the security team with no tenant override (RFC §3.4); a route sets its mode and exceptions under routes[].waf",
 	"tenants":         "platform-only field: the tenant registry is owned by the platform team; a tenant cannot grant itself hosts",
 }

@@ -38,6 +38,7 @@ func validatePlatform(src *source, p *Platform) {
 		src.errorf("proxy.max_idle_conns_per_backend", "must not be negative")
 	}
 	validateRoutePolicy(src, &p.Routes)
+	validatePlatformWAF(src, &p.WAF)
 	if len(p.Events.Sinks) == 0 {
 		src.errorf("events.sinks", "expected at least one sink: security events must be written somewhere (INV-9)")
 	}

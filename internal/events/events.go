@@ -47,6 +47,9 @@ type Security struct {
 	Action    request.Action `json:"action"`
 	Mode      string         `json:"mode,omitempty"`
 	Rules     []request.Rule `json:"rules"`
+	Score     int            `json:"anomaly_score,omitempty"`
+	RuleSet   string         `json:"ruleset,omitempty"`
+	Candidate bool           `json:"candidate,omitempty"`
 	Status    int            `json:"status"`
 	Reason    string         `json:"reason,omitempty"`
 }

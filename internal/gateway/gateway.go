@@ -22,6 +22,7 @@ import (
 	"github.com/bulwark-sec/bulwark/internal/config"
 	"github.com/bulwark-sec/bulwark/internal/events"
 	"github.com/bulwark-sec/bulwark/internal/proxy"
+	"github.com/bulwark-sec/bulwark/internal/waf"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
@@ -54,6 +55,8 @@ type Gateway struct {
 	events  *events.Log
 
 	proxyMetrics *proxy.Metrics
+	wafMetrics   *waf.Metrics
+	ledger       *waf.Ledger
 
 	gen      atomic.Pointer[generation]
 	reloadMu sync.Mutex
@@ -90,22 +93,48 @@ func New(opts Options) (*Gateway, error) {
 	g.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	g.metrics = newMetrics(g.reg)
 	g.proxyMetrics = proxy.NewMetrics(g.reg)
+	g.wafMetrics = waf.NewMetrics(g.reg)
 	g.events = events.NewLog(stdout, g.reg)
 	cfg, err := g.load()
 	if err != nil {
 		return nil, err
 	}
-	gen, err := g.build(cfg, 1)
-	if err != nil {
+	if g.ledger, err = waf.OpenLedger(g.stateDir(cfg)); err != nil {
 		return nil, err
 	}
-	if err := g.events.Configure(cfg.Platform.Events.Sinks); err != nil {
-		return nil, cfg.Errorf(config.PlatformFile, "events", "%v", err)
+	gen, err := g.build(cfg, 1)
+	if err == nil {
+		err = g.events.Configure(cfg.Platform.Events.Sinks)
+		if err != nil {
+			err = cfg.Errorf(config.PlatformFile, "events", "%v", err)
+		}
+	}
+	if err == nil {
+		err = g.ledger.Commit(gen.ledgerChanges)
+	}
+	if err != nil {
+		if gen != nil {
+			gen.close()
+		}
+		return nil, err
 	}
 	g.gen.Store(gen)
+	g.served(gen)
+	return g, nil
+}
+
+// served records a generation going live: metrics, readiness, and the
+// events a security team must see (the enforce_now override).
+func (g *Gateway) served(gen *generation) {
 	g.metrics.served(gen)
 	g.status.succeeded(gen)
-	return g, nil
+	g.wafMetrics.Engines(waf.Shared.Len())
+	for _, id := range gen.enforceNow {
+		g.wafMetrics.EnforceNow(id)
+		g.events.Emit("config", events.Notice{Time: g.now(), Type: "config", Level: "warn",
+			Message: "waf.enforce_now: route blocks before its detection period ended (INV-4 override by the security team)",
+			Detail:  map[string]any{"route": id, "generation": gen.n}})
+	}
 }
 
 func (g *Gateway) load() (*config.Config, error) {

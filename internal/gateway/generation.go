@@ -13,6 +13,7 @@ import (
 	"github.com/bulwark-sec/bulwark/internal/proxy"
 	"github.com/bulwark-sec/bulwark/internal/request"
 	"github.com/bulwark-sec/bulwark/internal/route"
+	"github.com/bulwark-sec/bulwark/internal/waf"
 )
 
 // generation is one configuration made live: the routing table, every
@@ -32,6 +33,10 @@ type generation struct {
 	hsts     string
 	proxies  map[string]*proxy.Handler
 	closers  []func()
+
+	waf           *wafInputs
+	ledgerChanges []waf.LedgerChange
+	enforceNow    []string // routes blocking early through waf.enforce_now
 }
 
 // build turns a loaded configuration into a generation, or explains why it
@@ -52,6 +57,9 @@ func (g *Gateway) build(cfg *config.Config, n int64) (*generation, error) {
 	if gen.tls, err = listener.TLSConfig(cfg.Platform.TLS.MinVersion, store.GetCertificate); err != nil {
 		return nil, err
 	}
+	if gen.waf, err = loadWAFInputs(cfg); err != nil {
+		return nil, err
+	}
 	for _, r := range cfg.Routes {
 		chain, err := buildChain(gen, r)
 		if err != nil {
@@ -59,8 +67,9 @@ func (g *Gateway) build(cfg *config.Config, n int64) (*generation, error) {
 			return nil, err
 		}
 		gen.routes.Add(r.Hosts, r.Paths, &routed{
-			info:  &request.Route{ID: r.ID, Tenant: r.Tenant, Name: r.Name},
-			chain: chain,
+			info:    &request.Route{ID: r.ID, Tenant: r.Tenant, Name: r.Name},
+			chain:   chain,
+			maxBody: r.MaxBodySize,
 		})
 	}
 	return gen, nil

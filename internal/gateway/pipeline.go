@@ -15,8 +15,8 @@ import (
 //	listener  TLS ≥ 1.2 (listener.TLSConfig), :80 → 308 (listener.Redirect)
 //	record    request State, request ID, client IP; access record, events, metrics (record.go)
 //	route     host + path → route; 404 if none, 421 if SNI and Host disagree (route.go)
-//	          … reputation, ratelimit, challenge (issue #4) and waf (issue #3) go here,
-//	          in that order, as they land …
+//	          … reputation, ratelimit, challenge (issue #4) go here, in that order …
+//	waf       Coraza + OWASP CRS v4, detect or block, INV-4 ledger (internal/waf)
 //	proxy     the route's backends (internal/proxy)
 //
 // The front (record, route) is shared by all routes. The stages after it
@@ -32,6 +32,7 @@ type stage struct {
 
 // routeStages are the per-route stages, first to last.
 var routeStages = []stage{
+	{"waf", buildWAF},
 	{"proxy", buildProxy},
 }
 

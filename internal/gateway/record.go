@@ -71,7 +71,8 @@ func (g *Gateway) observe(gen *generation, rw *responseRecorder, r *http.Request
 			g.events.Emit("security", events.Security{
 				Time: end, Type: "security", RequestID: s.ID, SrcIP: s.ClientIP.String(),
 				Host: r.Host, Method: r.Method, URI: r.RequestURI, Route: routeID, Tenant: tenant,
-				Layer: v.Layer, Action: v.Action, Rules: v.Rules, Status: v.Status, Reason: v.Cause,
+				Layer: v.Layer, Action: v.Action, Mode: v.Mode, Rules: v.Rules, Score: v.Score,
+				RuleSet: v.RuleSet, Candidate: v.RuleSet == "candidate", Status: rw.status, Reason: v.Cause,
 			})
 		}
 	}

@@ -29,9 +29,14 @@ func (g *Gateway) Reload(why string) error {
 	}
 	if err == nil {
 		if err = g.events.Configure(cfg.Platform.Events.Sinks); err != nil {
-			gen.close()
 			err = cfg.Errorf(config.PlatformFile, "events", "%v", err)
 		}
+	}
+	if err == nil {
+		err = g.ledger.Commit(gen.ledgerChanges)
+	}
+	if err != nil && gen != nil {
+		gen.close()
 	}
 	if err != nil {
 		g.metrics.reloads.WithLabelValues("failure").Inc()
@@ -45,8 +50,7 @@ func (g *Gateway) Reload(why string) error {
 	g.gen.Store(gen)
 	old.close()
 	g.metrics.reloads.WithLabelValues("success").Inc()
-	g.metrics.served(gen)
-	g.status.succeeded(gen)
+	g.served(gen)
 	detail := map[string]any{"trigger": why, "generation": gen.n, "routes": len(cfg.Routes)}
 	if restart := needsRestart(old.cfg, cfg); len(restart) > 0 {
 		detail["needs_restart"] = restart

@@ -10,8 +10,9 @@ import (
 // routed is a route's entry in the routing table: what the pipeline needs
 // to know about it, and its chain.
 type routed struct {
-	info  *request.Route
-	chain http.Handler
+	info    *request.Route
+	chain   http.Handler
+	maxBody int64
 }
 
 // serveRoute is the route stage: it matches the request to a route of the
@@ -30,7 +31,29 @@ func (gen *generation) serveRoute(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.Route = rt.info
+	if r.ContentLength > rt.maxBody {
+		request.Deny(w, r, request.Verdict{Layer: request.LayerRoute, Action: request.ActionReject,
+			Status: http.StatusRequestEntityTooLarge, Cause: "Content-Length above the route's max_body_size"})
+		return
+	}
+	if r.Body != nil && r.Body != http.NoBody {
+		// Bounded before any stage reads it: the WAF buffers bodies.
+		r.Body = http.MaxBytesReader(innermost(w), r.Body, rt.maxBody)
+	}
 	rt.chain.ServeHTTP(w, r)
+}
+
+// innermost unwraps w to the server's own ResponseWriter. MaxBytesReader
+// tells that one, and only that one, to close the connection after a body
+// over the limit, so the rest of the body is not read as a next request.
+func innermost(w http.ResponseWriter) http.ResponseWriter {
+	for {
+		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			return w
+		}
+		w = u.Unwrap()
+	}
 }
 
 // misdirected reports whether a TLS request's Host is served by a

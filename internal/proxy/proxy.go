@@ -81,16 +81,9 @@ func New(opts Options) *Handler {
 	return h
 }
 
-// ServeHTTP enforces the route's body limit and forwards the request.
+// ServeHTTP forwards the request. The route stage has already bounded its
+// body to the route's max_body_size.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.ContentLength > h.route.MaxBodySize {
-		request.Deny(w, r, request.Verdict{Layer: request.LayerProxy, Action: request.ActionReject,
-			Status: http.StatusRequestEntityTooLarge, Cause: "Content-Length above the route's max_body_size"})
-		return
-	}
-	if r.Body != nil && r.Body != http.NoBody {
-		r.Body = http.MaxBytesReader(innermost(w), r.Body, h.route.MaxBodySize)
-	}
 	if isUpgrade(r) {
 		// A WebSocket outlives the server's read and write timeouts, which
 		// are meant for request/response exchanges.
@@ -172,17 +165,4 @@ func isUpgrade(r *http.Request) bool {
 		}
 	}
 	return false
-}
-
-// innermost unwraps w to the server's own ResponseWriter. MaxBytesReader
-// tells that one, and only that one, to close the connection after a body
-// over the limit, so the rest of the body is not read as a next request.
-func innermost(w http.ResponseWriter) http.ResponseWriter {
-	for {
-		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
-		if !ok {
-			return w
-		}
-		w = u.Unwrap()
-	}
 }

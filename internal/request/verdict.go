@@ -22,14 +22,16 @@ const (
 type Action string
 
 // Actions. Block, Throttle and Challenge stop the request; Detect records
-// what enforcement would have done and lets it pass; Error is a failure of
-// the gateway or a backend, not a judgement about the client.
+// what enforcement would have done and lets it pass; Log records matches
+// that stay below the blocking threshold; Error is a failure of the
+// gateway or a backend, not a judgement about the client.
 const (
 	ActionBlock     Action = "block"
 	ActionDetect    Action = "detected"
 	ActionThrottle  Action = "throttle"
 	ActionChallenge Action = "challenge"
 	ActionReject    Action = "reject"
+	ActionLog       Action = "log"
 	ActionError     Action = "error"
 )
 
@@ -38,6 +40,8 @@ type Rule struct {
 	ID       string `json:"id"`
 	Message  string `json:"message,omitempty"`
 	Severity string `json:"severity,omitempty"`
+	// Data is what matched, truncated, credentials redacted.
+	Data string `json:"data,omitempty"`
 }
 
 // Verdict is a stage's decision about a request. It carries everything the
@@ -58,6 +62,14 @@ type Verdict struct {
 	Rules []Rule
 	// Header holds extra response headers (Retry-After, Location, …).
 	Header http.Header
+	// Mode is the mode of the layer that decided: "detect" or "block".
+	Mode string
+	// Score is the WAF's inbound (or outbound) anomaly score.
+	Score int
+	// RuleSet says which WAF rule set decided: "enforced", "pending" (a
+	// new rule set serving its detection period beside the enforced one)
+	// or "candidate" (the platform's shadow set).
+	RuleSet string
 }
 
 // Security reports whether the verdict is a security decision (as opposed

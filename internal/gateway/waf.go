@@ -1,0 +1,106 @@
+package gateway
+
+import (
+	"fmt"
+	"net/http"
+
+	"github.com/bulwark-sec/bulwark/internal/config"
+	"github.com/bulwark-sec/bulwark/internal/waf"
+)
+
+// wafInputs are what every route's rule set shares in one generation: the
+// platform's rule files, read once, and the candidate set's source.
+type wafInputs struct {
+	before, after []waf.RuleFile
+	candidate     *waf.RuleSet // template: paranoia and rules directory
+}
+
+// loadWAFInputs reads the platform's SecLang files and the candidate
+// rules directory from the configuration directory.
+func loadWAFInputs(cfg *config.Config) (*wafInputs, error) {
+	in := &wafInputs{}
+	read := func(field string, names []string) ([]waf.RuleFile, error) {
+		var out []waf.RuleFile
+		for i, n := range names {
+			data, err := cfg.ReadFile(n)
+			if err != nil {
+				return nil, cfg.Errorf(config.PlatformFile, fmt.Sprintf("%s[%d]", field, i), "cannot read %s: %v", n, err)
+			}
+			out = append(out, waf.RuleFile{Name: n, Content: string(data)})
+		}
+		return out, nil
+	}
+	var err error
+	if in.before, err = read("waf.rules.before_crs", cfg.Platform.WAF.Rules.BeforeCRS); err != nil {
+		return nil, err
+	}
+	if in.after, err = read("waf.rules.after_crs", cfg.Platform.WAF.Rules.AfterCRS); err != nil {
+		return nil, err
+	}
+	if c := cfg.Platform.WAF.Candidate; c != nil {
+		t := &waf.RuleSet{Paranoia: c.Paranoia}
+		if c.RulesDir != "" {
+			dir, err := cfg.Sub(c.RulesDir)
+			if err == nil {
+				t.RulesHash, err = waf.HashDir(dir)
+			}
+			if err != nil {
+				return nil, cfg.Errorf(config.PlatformFile, "waf.candidate.rules_dir", "cannot read %s: %v", c.RulesDir, err)
+			}
+			t.RulesDir = dir
+		}
+		in.candidate = t
+	}
+	return in, nil
+}
+
+// buildWAF is the WAF stage of route r: its rule set, planned against the
+// INV-4 ledger, compiled (or shared) and wrapped around next.
+func buildWAF(g *generation, r *config.Route, next http.Handler) (http.Handler, error) {
+	pw := &g.cfg.Platform.WAF
+	rs := waf.ForRoute(pw, r, g.waf.before, g.waf.after)
+	enforceNow := false
+	for _, id := range pw.EnforceNow {
+		enforceNow = enforceNow || id == r.ID
+	}
+	plan, err := waf.PlanRoute(g.gw.ledger, r.ID, rs, r.WAF.Mode, pw.DetectionPeriod.D(), enforceNow, g.loadedAt)
+	if err != nil {
+		return nil, g.cfg.Errorf(r.Source, r.Field+".waf.mode", "%v", err)
+	}
+	g.ledgerChanges = append(g.ledgerChanges, plan.Changes...)
+	if plan.EnforceNow {
+		g.enforceNow = append(g.enforceNow, r.ID)
+	}
+	o := waf.Options{RouteID: r.ID, Mode: r.WAF.Mode, PendingFrom: plan.PendingFrom,
+		ResponseBodyLimit: int64(pw.ResponseBodyLimit), Metrics: g.gw.wafMetrics, Now: g.gw.now, Log: g.gw.log}
+	if o.Enforced, err = g.engine(plan.Enforced); err != nil {
+		return nil, err
+	}
+	if plan.Pending != nil {
+		if o.Pending, err = g.engine(*plan.Pending); err != nil {
+			return nil, err
+		}
+	}
+	if t := g.waf.candidate; t != nil {
+		cs := rs
+		cs.RulesDir, cs.RulesHash = t.RulesDir, t.RulesHash
+		if t.Paranoia != 0 {
+			cs.Paranoia = t.Paranoia
+		}
+		if o.Candidate, err = g.engine(cs); err != nil {
+			return nil, g.cfg.Errorf(config.PlatformFile, "waf.candidate", "%v", err)
+		}
+	}
+	return waf.New(o).Wrap(next), nil
+}
+
+// engine acquires the compiled rule set rs for this generation; the
+// generation releases it when it is replaced.
+func (g *generation) engine(rs waf.RuleSet) (*waf.Engine, error) {
+	e, err := waf.Shared.Acquire(rs)
+	if err != nil {
+		return nil, err
+	}
+	g.closers = append(g.closers, func() { waf.Shared.Release(e) })
+	return e, nil
+}
