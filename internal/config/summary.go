@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"text/tabwriter"
 )
@@ -33,7 +34,11 @@ func (c *Config) Summary() string {
 		fmt.Fprintf(tw, "  connect_timeout:\t%s\n", Duration(r.ConnectTimeout))
 		fmt.Fprintf(tw, "  response_timeout:\t%s\n", Duration(r.ResponseTimeout))
 		w := r.WAF
-		fmt.Fprintf(tw, "  waf:\t%s, paranoia %d, inbound threshold %d, %d exception(s)\n", w.Mode, w.Paranoia, w.InboundThreshold, len(w.Exceptions))
+		mode := w.Mode
+		if slices.Contains(c.Platform.WAF.EnforceNow, r.ID) {
+			mode += " (waf.enforce_now)"
+		}
+		fmt.Fprintf(tw, "  waf:\t%s, paranoia %d, inbound threshold %d, %d exception(s)\n", mode, w.Paranoia, w.InboundThreshold, len(w.Exceptions))
 		tw.Flush()
 		for _, e := range w.Exceptions {
 			fmt.Fprintf(&b, "    exception on %s: %s\n", strings.Join(e.Paths, ", "), e.effect())

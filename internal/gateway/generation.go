@@ -102,12 +102,17 @@ func (g *Gateway) certificates(cfg *config.Config) (*certs.Store, error) {
 }
 
 // Check validates what config.Load cannot see on its own: that the
-// certificate files load and that every routed host has a certificate. It
-// has no side effects (no development CA is created), for `bulwark config
-// check`.
-func Check(cfg *config.Config) error {
-	_, _, err := fileCertificates(cfg)
-	return err
+// certificate files load and every routed host has a certificate, that the
+// WAF rule files load and exceptions name existing rules, and that every
+// route in block mode is allowed to block by the INV-4 ledger in stateDir
+// (the platform's state_dir when empty). It has no side effects: no
+// development CA is created, no rule set compiled, the ledger not written;
+// for `bulwark config check`.
+func Check(cfg *config.Config, stateDir string) error {
+	if _, _, err := fileCertificates(cfg); err != nil {
+		return err
+	}
+	return checkWAF(cfg, stateDir)
 }
 
 // fileCertificates loads tls.certificates and returns the routed hosts

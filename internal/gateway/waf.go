@@ -3,6 +3,8 @@ package gateway
 import (
 	"fmt"
 	"net/http"
+	"slices"
+	"time"
 
 	"github.com/bulwark-sec/bulwark/internal/config"
 	"github.com/bulwark-sec/bulwark/internal/waf"
@@ -13,6 +15,7 @@ import (
 type wafInputs struct {
 	before, after []waf.RuleFile
 	candidate     *waf.RuleSet // template: paranoia and rules directory
+	catalog       *waf.Catalog // rules and tags exceptions may name
 }
 
 // loadWAFInputs reads the platform's SecLang files and the candidate
@@ -37,6 +40,7 @@ func loadWAFInputs(cfg *config.Config) (*wafInputs, error) {
 	if in.after, err = read("waf.rules.after_crs", cfg.Platform.WAF.Rules.AfterCRS); err != nil {
 		return nil, err
 	}
+	in.catalog = waf.CRSCatalog().With(append(append([]waf.RuleFile{}, in.before...), in.after...))
 	if c := cfg.Platform.WAF.Candidate; c != nil {
 		t := &waf.RuleSet{Paranoia: c.Paranoia}
 		if c.RulesDir != "" {
@@ -58,12 +62,11 @@ func loadWAFInputs(cfg *config.Config) (*wafInputs, error) {
 // INV-4 ledger, compiled (or shared) and wrapped around next.
 func buildWAF(g *generation, r *config.Route, next http.Handler) (http.Handler, error) {
 	pw := &g.cfg.Platform.WAF
-	rs := waf.ForRoute(pw, r, g.waf.before, g.waf.after)
-	enforceNow := false
-	for _, id := range pw.EnforceNow {
-		enforceNow = enforceNow || id == r.ID
+	if err := checkExceptions(g.cfg, r, g.waf.catalog); err != nil {
+		return nil, err
 	}
-	plan, err := waf.PlanRoute(g.gw.ledger, r.ID, rs, r.WAF.Mode, pw.DetectionPeriod.D(), enforceNow, g.loadedAt)
+	rs := waf.ForRoute(pw, r, g.waf.before, g.waf.after)
+	plan, err := waf.PlanRoute(g.gw.ledger, r.ID, rs, r.WAF.Mode, pw.DetectionPeriod.D(), slices.Contains(pw.EnforceNow, r.ID), g.loadedAt)
 	if err != nil {
 		return nil, g.cfg.Errorf(r.Source, r.Field+".waf.mode", "%v", err)
 	}
@@ -103,4 +106,57 @@ func (g *generation) engine(rs waf.RuleSet) (*waf.Engine, error) {
 	}
 	g.closers = append(g.closers, func() { waf.Shared.Release(e) })
 	return e, nil
+}
+
+// checkExceptions refuses exceptions naming rules or tags that no loaded
+// rule has: such an exception would silently do nothing.
+func checkExceptions(cfg *config.Config, r *config.Route, cat *waf.Catalog) error {
+	for i, e := range r.WAF.Exceptions {
+		field := fmt.Sprintf("%s.waf.exceptions[%d]", r.Field, i)
+		for j, id := range e.RemoveRules {
+			if !cat.IDs[id] {
+				return cfg.Errorf(r.Source, fmt.Sprintf("%s.remove_rules[%d]", field, j), "no rule %d in CRS %s or the platform's rules", id, waf.CRSVersion)
+			}
+		}
+		for j, tag := range e.RemoveTags {
+			if !cat.Tags[tag] {
+				return cfg.Errorf(r.Source, fmt.Sprintf("%s.remove_tags[%d]", field, j), "no rule has tag %q in CRS %s or the platform's rules", tag, waf.CRSVersion)
+			}
+		}
+		for j, t := range e.ExcludeTargets {
+			for k, id := range t.Rules {
+				if !cat.IDs[id] {
+					return cfg.Errorf(r.Source, fmt.Sprintf("%s.exclude_targets[%d].rules[%d]", field, j, k), "no rule %d in CRS %s or the platform's rules", id, waf.CRSVersion)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// checkWAF is the WAF part of Check: rule files, exception targets, and
+// the ledger's verdict on every route that asks to block.
+func checkWAF(cfg *config.Config, stateDir string) error {
+	in, err := loadWAFInputs(cfg)
+	if err != nil {
+		return err
+	}
+	if stateDir == "" {
+		stateDir = cfg.Platform.StateDir
+	}
+	ledger, err := waf.OpenLedger(stateDir)
+	if err != nil {
+		return err
+	}
+	pw := &cfg.Platform.WAF
+	for _, r := range cfg.Routes {
+		if err := checkExceptions(cfg, r, in.catalog); err != nil {
+			return err
+		}
+		rs := waf.ForRoute(pw, r, in.before, in.after)
+		if _, err := waf.PlanRoute(ledger, r.ID, rs, r.WAF.Mode, pw.DetectionPeriod.D(), slices.Contains(pw.EnforceNow, r.ID), time.Now()); err != nil {
+			return cfg.Errorf(r.Source, r.Field+".waf.mode", "%v", err)
+		}
+	}
+	return nil
 }

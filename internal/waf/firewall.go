@@ -82,10 +82,7 @@ func (f *Firewall) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		enforced, pending = pending, nil // the new rule set has qualified
 	}
 	tx := enforced.waf.NewTransactionWithID(s.ID)
-	defer func() {
-		tx.ProcessLogging()
-		_ = tx.Close()
-	}()
+	defer f.end(tx, s, "enforced", len(s.Verdicts))
 	it, body, err := inspectRequest(tx, r, s)
 	if err != nil {
 		f.failClosed(w, r, err)
@@ -97,27 +94,44 @@ func (f *Firewall) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if f.o.Candidate != nil {
 		f.shadow(f.o.Candidate, r, s, body, "candidate")
 	}
-	decided := false
-	if it != nil {
-		decided = true
-		if f.decide(w, r, tx, it, inboundScore(tx)) {
-			return
-		}
+	if it != nil && f.decide(w, r, it, inboundScore(tx)) {
+		return
 	}
 	ri := &responseInspector{ResponseWriter: w, f: f, r: r, tx: tx, skip: it != nil}
 	f.next.ServeHTTP(ri, r)
-	decided = ri.finish() || decided
+	ri.finish()
+}
+
+// end closes a transaction: the logging phase runs (CRS correlation rules
+// live there), then every verdict this transaction made since index first
+// gets the full list of matched rules; a transaction that matched rules
+// without deciding anything records them as a log verdict.
+func (f *Firewall) end(tx types.Transaction, s *request.State, set string, first int) {
+	tx.ProcessLogging()
+	defer tx.Close()
+	rules := matches(tx)
+	if len(rules) == 0 {
+		return
+	}
+	f.count(rules, set)
+	decided := false
+	for i := first; i < len(s.Verdicts); i++ {
+		if v := &s.Verdicts[i]; v.Layer == request.LayerWAF && v.RuleSet == set {
+			v.Rules, decided = rules, true
+		}
+	}
 	if !decided {
-		f.logMatches(s, tx, "enforced")
+		f.o.Metrics.decisions.WithLabelValues(f.o.RouteID, string(request.ActionLog), set).Inc()
+		s.Add(request.Verdict{Layer: request.LayerWAF, Action: request.ActionLog, Mode: f.o.Mode, Rules: rules,
+			Score: inboundScore(tx), RuleSet: set})
 	}
 }
 
 // decide turns an interruption into the route's verdict. It reports
 // whether the request was stopped.
-func (f *Firewall) decide(w http.ResponseWriter, r *http.Request, tx types.Transaction, it *types.Interruption, score int) bool {
-	v := request.Verdict{Layer: request.LayerWAF, Mode: f.o.Mode, Rules: matches(tx), Score: score, RuleSet: "enforced",
+func (f *Firewall) decide(w http.ResponseWriter, r *http.Request, it *types.Interruption, score int) bool {
+	v := request.Verdict{Layer: request.LayerWAF, Mode: f.o.Mode, Score: score, RuleSet: "enforced",
 		Cause: fmt.Sprintf("rule %d: %s", it.RuleID, it.Action)}
-	f.count(v.Rules, v.RuleSet)
 	if f.o.Mode != "block" {
 		v.Action = request.ActionDetect
 		f.o.Metrics.decisions.WithLabelValues(f.o.RouteID, string(v.Action), v.RuleSet).Inc()
@@ -137,10 +151,7 @@ func (f *Firewall) decide(w http.ResponseWriter, r *http.Request, tx types.Trans
 // only; it never changes the response.
 func (f *Firewall) shadow(e *Engine, r *http.Request, s *request.State, body []byte, set string) {
 	tx := e.waf.NewTransactionWithID(s.ID)
-	defer func() {
-		tx.ProcessLogging()
-		_ = tx.Close()
-	}()
+	defer f.end(tx, s, set, len(s.Verdicts))
 	it := feedHeaders(tx, r, s)
 	if it == nil && tx.IsRequestBodyAccessible() && len(body) > 0 {
 		if it2, _, err := tx.WriteRequestBody(body); err == nil {
@@ -151,26 +162,12 @@ func (f *Firewall) shadow(e *Engine, r *http.Request, s *request.State, body []b
 		it, _ = tx.ProcessRequestBody()
 	}
 	if it == nil {
-		f.logMatches(s, tx, set)
 		return
 	}
-	v := request.Verdict{Layer: request.LayerWAF, Action: request.ActionDetect, Mode: "detect", Rules: matches(tx),
+	v := request.Verdict{Layer: request.LayerWAF, Action: request.ActionDetect, Mode: "detect",
 		Score: inboundScore(tx), RuleSet: set, Cause: fmt.Sprintf("rule %d: %s (%s rule set, detection only)", it.RuleID, it.Action, set)}
-	f.count(v.Rules, set)
 	f.o.Metrics.decisions.WithLabelValues(f.o.RouteID, string(v.Action), set).Inc()
 	s.Add(v)
-}
-
-// logMatches records rules that matched without reaching a threshold.
-func (f *Firewall) logMatches(s *request.State, tx types.Transaction, set string) {
-	rules := matches(tx)
-	if len(rules) == 0 {
-		return
-	}
-	f.count(rules, set)
-	f.o.Metrics.decisions.WithLabelValues(f.o.RouteID, string(request.ActionLog), set).Inc()
-	s.Add(request.Verdict{Layer: request.LayerWAF, Action: request.ActionLog, Mode: f.o.Mode, Rules: rules,
-		Score: inboundScore(tx), RuleSet: set})
 }
 
 func (f *Firewall) count(rules []request.Rule, set string) {

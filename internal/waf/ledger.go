@@ -58,12 +58,14 @@ func OpenLedger(dir string) (*Ledger, error) {
 	if err != nil {
 		return nil, fmt.Errorf("waf ledger %s: %w", l.path, err)
 	}
-	if err := json.Unmarshal(data, &l.data); err != nil || l.data.Version != ledgerVersion || l.data.Routes == nil {
+	var read ledgerFile
+	if err := json.Unmarshal(data, &read); err != nil || read.Version != ledgerVersion || read.Routes == nil {
 		if err == nil {
-			err = fmt.Errorf("version %d, expected %d", l.data.Version, ledgerVersion)
+			err = fmt.Errorf("version %d with routes %v, expected version %d with routes", read.Version, read.Routes != nil, ledgerVersion)
 		}
 		return nil, fmt.Errorf("waf ledger %s is corrupt (%v); it records the INV-4 detection periods, so it is not reset silently: restore it from a backup, or remove it to restart every detection clock (routes in block mode then need waf.enforce_now)", l.path, err)
 	}
+	l.data = read
 	return l, nil
 }
 

@@ -84,14 +84,12 @@ func (ri *responseInspector) Write(p []byte) (int, error) {
 	return ri.ResponseWriter.Write(p)
 }
 
-// finish completes the response phases once the handler has returned. It
-// reports whether a decision was recorded.
-func (ri *responseInspector) finish() bool {
+// finish completes the response phases once the handler has returned.
+func (ri *responseInspector) finish() {
 	if ri.state == stateBuffer {
 		it, _ := ri.tx.ProcessResponseBody()
 		ri.flushBuffered(it)
 	}
-	return ri.decided
 }
 
 // flushBuffered ends buffering: with an interruption in block mode the
@@ -118,9 +116,8 @@ func (ri *responseInspector) interrupted(it *types.Interruption) bool {
 	}
 	ri.decided = true
 	s := request.From(ri.r.Context())
-	v := request.Verdict{Layer: request.LayerWAF, Mode: ri.f.o.Mode, Rules: matches(ri.tx), Score: outboundScore(ri.tx),
+	v := request.Verdict{Layer: request.LayerWAF, Mode: ri.f.o.Mode, Score: outboundScore(ri.tx),
 		RuleSet: "enforced", Cause: "response refused by the WAF"}
-	ri.f.count(v.Rules, v.RuleSet)
 	if ri.f.o.Mode != "block" {
 		v.Action = request.ActionDetect
 		ri.f.o.Metrics.decisions.WithLabelValues(ri.f.o.RouteID, string(v.Action), v.RuleSet).Inc()
