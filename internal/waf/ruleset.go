@@ -72,6 +72,7 @@ func (rs RuleSet) Directives() string {
 	var b strings.Builder
 	b.WriteString("Include @coraza.conf-recommended\n")
 	b.WriteString("SecRuleEngine On\n")
+	b.WriteString("SecRxPreFilter On\n")
 	fmt.Fprintf(&b, "SecRequestBodyLimit %d\n", rs.BodyLimit)
 	fmt.Fprintf(&b, "SecRequestBodyInMemoryLimit %d\n", rs.BodyLimit)
 	if rs.BodyPartial {
