@@ -72,7 +72,6 @@ func (rs RuleSet) Directives() string {
 	var b strings.Builder
 	b.WriteString("Include @coraza.conf-recommended\n")
 	b.WriteString("SecRuleEngine On\n")
-	b.WriteString("SecRxPreFilter On\n")
 	fmt.Fprintf(&b, "SecRequestBodyLimit %d\n", rs.BodyLimit)
 	fmt.Fprintf(&b, "SecRequestBodyInMemoryLimit %d\n", rs.BodyLimit)
 	if rs.BodyPartial {
@@ -89,6 +88,12 @@ func (rs RuleSet) Directives() string {
 	// Audit logging is Bulwark's own events; Coraza's audit log stays off.
 	b.WriteString("SecAuditEngine Off\n")
 	b.WriteString("Include @crs-setup.conf.example\n")
+	// The CRS setup gives phases 1 and 2 a logging default action; rules
+	// of the response and logging phases need one too, or their matches
+	// (data leakage, outbound blocking, correlation) never reach an event.
+	for _, phase := range []int{3, 4, 5} {
+		fmt.Fprintf(&b, "SecDefaultAction \"phase:%d,log,auditlog,pass\"\n", phase)
+	}
 	fmt.Fprintf(&b, "SecAction \"id:9990001,phase:1,pass,nolog,t:none,setvar:tx.blocking_paranoia_level=%d,setvar:tx.detection_paranoia_level=%d\"\n", rs.Paranoia, rs.Paranoia)
 	fmt.Fprintf(&b, "SecAction \"id:9990002,phase:1,pass,nolog,t:none,setvar:tx.inbound_anomaly_score_threshold=%d,setvar:tx.outbound_anomaly_score_threshold=%d\"\n", rs.InboundThreshold, rs.OutboundThreshold)
 	for i, e := range rs.Exceptions {
