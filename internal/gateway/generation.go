@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/bulwark-sec/bulwark/internal/certs"
@@ -33,6 +34,9 @@ type generation struct {
 	hsts     string
 	proxies  map[string]*proxy.Handler
 	closers  []func()
+	// closeOnce makes close safe to call twice (Shutdown after a reload,
+	// Shutdown twice): engines are reference-counted process-wide.
+	closeOnce sync.Once
 
 	waf           *wafInputs
 	ledgerChanges []waf.LedgerChange
@@ -78,9 +82,11 @@ func (g *Gateway) build(cfg *config.Config, n int64) (*generation, error) {
 // close releases what the generation holds (idle backend connections)
 // once it is no longer current. In-flight requests finish unaffected.
 func (gen *generation) close() {
-	for _, c := range gen.closers {
-		c()
-	}
+	gen.closeOnce.Do(func() {
+		for _, c := range gen.closers {
+			c()
+		}
+	})
 }
 
 // certificates loads the file certificates the platform names and, with

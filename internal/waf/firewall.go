@@ -248,9 +248,8 @@ func inspectRequest(tx types.Transaction, r *http.Request, s *request.State) (*t
 		if err != nil {
 			return nil, nil, fmt.Errorf("read request body: %w", err)
 		}
-		if it != nil {
-			// Only the body limit interrupts while buffering.
-			return nil, nil, errOverLimit
+		if it != nil && it.RuleID == 0 && it.Status == http.StatusRequestEntityTooLarge {
+			return nil, nil, errOverLimit // request_body_over_limit: reject
 		}
 		rbr, err := tx.RequestBodyReader()
 		if err != nil {
@@ -263,6 +262,12 @@ func inspectRequest(tx types.Transaction, r *http.Request, s *request.State) (*t
 			io.Reader
 			io.Closer
 		}{io.MultiReader(bytes.NewReader(body), r.Body), r.Body}
+		if it != nil {
+			// With partial inspection Coraza evaluates the body phase itself
+			// when the limit is reached; a rule decided. The body is back in
+			// place, so a detect-mode request still reaches the backend whole.
+			return it, body, nil
+		}
 	}
 	it, err := tx.ProcessRequestBody()
 	if err != nil {

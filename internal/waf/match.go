@@ -84,16 +84,21 @@ func sensitive(v variables.RuleVariable, key string) bool {
 	return false
 }
 
-// redactedData is the rule's log data with every sensitive matched value
-// replaced, then truncated.
+// redactedData is the rule's log data, truncated, unless the rule matched
+// a credential: then nothing of what matched is kept, only where. Log data
+// quotes the matched fragment, which may be any part of the secret, so
+// replacing the whole value is not enough.
 func redactedData(mr types.MatchedRule) string {
-	data := mr.Data()
 	for _, md := range mr.MatchedDatas() {
-		if sensitive(md.Variable(), md.Key()) && md.Value() != "" {
-			data = strings.ReplaceAll(data, md.Value(), "[redacted]")
+		if sensitive(md.Variable(), md.Key()) {
+			where := md.Variable().Name()
+			if md.Key() != "" {
+				where += ":" + md.Key()
+			}
+			return "[redacted] (matched within " + where + ")"
 		}
 	}
-	return truncate(data, maxData)
+	return truncate(mr.Data(), maxData)
 }
 
 func truncate(s string, n int) string {

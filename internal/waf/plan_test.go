@@ -48,7 +48,7 @@ func TestExceptionDirective(t *testing.T) {
 	rs.Exceptions = []config.Exception{{Paths: []string{"/login", "/a.b"}, RemoveRules: []int{942100}, RemoveTags: []string{"attack-xss"},
 		ExcludeTargets: []config.ExcludeTarget{{Target: "ARGS:password", Rules: []int{942200, 942300}}}}}
 	d := rs.Directives()
-	want := `SecRule REQUEST_FILENAME "@rx ^(?:/login|/a\.b)(?:/|$)" "id:9991000,phase:1,pass,nolog,t:none,t:urlDecodeUni,t:normalisePath,` +
+	want := `SecRule REQUEST_FILENAME "@rx ^(?:/login|/a\.b)(?:/|$)" "id:9991000,phase:1,pass,nolog,t:none,t:normalisePath,` +
 		`ctl:ruleRemoveById=942100,ctl:ruleRemoveByTag=attack-xss,ctl:ruleRemoveTargetById=942200;ARGS:password,ctl:ruleRemoveTargetById=942300;ARGS:password"`
 	if !strings.Contains(d, want) {
 		t.Errorf("directives lack\n%s\ngot:\n%s", want, d)

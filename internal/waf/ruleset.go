@@ -72,10 +72,19 @@ func (rs RuleSet) Directives() string {
 	var b strings.Builder
 	b.WriteString("Include @coraza.conf-recommended\n")
 	b.WriteString("SecRuleEngine On\n")
-	fmt.Fprintf(&b, "SecRequestBodyLimit %d\n", rs.BodyLimit)
-	fmt.Fprintf(&b, "SecRequestBodyInMemoryLimit %d\n", rs.BodyLimit)
+	// Coraza acts when its buffer reaches the limit, so a body of exactly
+	// request_body_limit bytes would count as over it: the limit given to
+	// Coraza is one byte more.
+	fmt.Fprintf(&b, "SecRequestBodyLimit %d\n", rs.BodyLimit+1)
+	fmt.Fprintf(&b, "SecRequestBodyInMemoryLimit %d\n", rs.BodyLimit+1)
 	if rs.BodyPartial {
 		b.WriteString("SecRequestBodyLimitAction ProcessPartial\n")
+		// A truncated JSON or XML body cannot parse; with partial
+		// inspection that is expected, not an attack: the body parse
+		// error rule (200002) applies only to bodies read whole.
+		b.WriteString("SecRuleRemoveById 200002\n")
+		b.WriteString(`SecRule REQBODY_ERROR "!@eq 0" "id:9990003,phase:2,t:none,log,deny,status:400,msg:'Failed to parse request body',logdata:'%{reqbody_error_msg}',severity:2,chain"` + "\n")
+		b.WriteString(`    SecRule INBOUND_DATA_ERROR "@eq 0" "t:none"` + "\n")
 	} else {
 		b.WriteString("SecRequestBodyLimitAction Reject\n")
 	}
@@ -111,9 +120,11 @@ func (rs RuleSet) Directives() string {
 
 // writeException renders an exception as phase-1 rules that switch rules
 // off for requests whose normalized path lies under one of its prefixes.
-// The path is URL-decoded and normalized first, so "/login/../admin" is
-// not under "/login": an exception must never reach a path the backend
-// resolves elsewhere. Every value written here was validated by config
+// REQUEST_FILENAME is the path decoded once, as the gateway routes it and
+// as the backend receives it; it is normalized, not decoded again, so
+// "/login/../admin" is not under "/login" and "/x/..%252flogin" is not
+// either: an exception must never reach a path the backend resolves
+// elsewhere. Every value written here was validated by config
 // (IDs, tags, targets and paths from restricted alphabets).
 func writeException(b *strings.Builder, id int, e config.Exception) {
 	var ctl []string
@@ -136,7 +147,7 @@ func writeException(b *strings.Builder, id int, e config.Exception) {
 	if len(e.Paths) == 1 && e.Paths[0] == "/" {
 		re = "^/"
 	}
-	fmt.Fprintf(b, "SecRule REQUEST_FILENAME \"@rx %s\" \"id:%d,phase:1,pass,nolog,t:none,t:urlDecodeUni,t:normalisePath,%s\"\n", re, id, strings.Join(ctl, ","))
+	fmt.Fprintf(b, "SecRule REQUEST_FILENAME \"@rx %s\" \"id:%d,phase:1,pass,nolog,t:none,t:normalisePath,%s\"\n", re, id, strings.Join(ctl, ","))
 }
 
 // Fingerprint identifies the rule set: equal fingerprints detect the same
