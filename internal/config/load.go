@@ -47,6 +47,10 @@ type Route struct {
 	ConnectTimeout  time.Duration
 	ResponseTimeout time.Duration
 	WAF             RouteWAFPolicy
+	// RateLimit is the route's effective per-client limit; Challenge is
+	// off, suspicious or always.
+	RateLimit RouteLimit
+	Challenge string
 }
 
 // PlatformFile and TenantDir are the names Load looks for.

@@ -16,6 +16,10 @@ type Platform struct {
 	Routes         RoutePolicy        `yaml:"routes" doc:"Defaults for tenant routes and the bounds tenants may choose within."`
 	Events         Events             `yaml:"events" doc:"Where access records and security events go (INV-9)."`
 	WAF            WAF                `yaml:"waf" doc:"The web application firewall: Coraza with the OWASP CRS v4 (INV-1, INV-4, INV-13)."`
+	RateLimit      RateLimitPolicy    `yaml:"ratelimit" doc:"Per-client rate and concurrency limits (RFC L3)."`
+	Challenge      ChallengePolicy    `yaml:"challenge" doc:"The proof-of-work bot challenge (RFC L4)."`
+	Reputation     ReputationPolicy   `yaml:"reputation" doc:"IP allow and deny lists, feeds, DNSBLs and bans."`
+	Redis          Redis              `yaml:"redis" doc:"Redis shared by replicas, for rate limits and bans."`
 	Tenants        map[string]*Tenant `yaml:"tenants" doc:"The tenant registry: which hosts and namespaces each tenant owns. A tenant may route only hosts listed here."`
 }
 
@@ -139,7 +143,7 @@ type Tenant struct {
 // platform.yaml leaves out. The values are chosen to be safe in production,
 // not merely convenient.
 func DefaultPlatform() Platform {
-	return Platform{
+	p := Platform{
 		Listeners: Listeners{HTTPS: ":8443", HTTP: ":8080", Admin: "127.0.0.1:9901"},
 		TLS: TLS{
 			MinVersion: "1.2",
@@ -160,11 +164,17 @@ func DefaultPlatform() Platform {
 			Bounds:   RouteLimits{MaxBodySize: 100 << 20, ConnectTimeout: Duration(30 * time.Second), ResponseTimeout: Duration(300 * time.Second)},
 		},
 		Events: Events{Sinks: []Sink{{Type: "stdout"}}, Access: true},
-		WAF: WAF{
-			Paranoia: 1, InboundThreshold: 5, OutboundThreshold: 4,
-			RequestBodyLimit: 1 << 20, RequestBodyOverLimit: "reject",
-			ResponseBodyLimit: 512 << 10,
-			DefaultMode:       "detect", DetectionPeriod: Duration(7 * 24 * time.Hour),
-		},
+		WAF:    defaultWAF(),
+	}
+	defaultAbuse(&p)
+	return p
+}
+
+func defaultWAF() WAF {
+	return WAF{
+		Paranoia: 1, InboundThreshold: 5, OutboundThreshold: 4,
+		RequestBodyLimit: 1 << 20, RequestBodyOverLimit: "reject",
+		ResponseBodyLimit: 512 << 10,
+		DefaultMode:       "detect", DetectionPeriod: Duration(7 * 24 * time.Hour),
 	}
 }

@@ -38,6 +38,8 @@ func (c *Config) Summary() string {
 		if slices.Contains(c.Platform.WAF.EnforceNow, r.ID) {
 			mode += " (waf.enforce_now)"
 		}
+		fmt.Fprintf(tw, "  ratelimit:\t%s, burst %d, concurrent %s\n", r.RateLimit.Rate, r.RateLimit.Burst, concurrency(r.RateLimit.Concurrent))
+		fmt.Fprintf(tw, "  challenge:\t%s\n", r.Challenge)
 		fmt.Fprintf(tw, "  waf:\t%s, paranoia %d, inbound threshold %d, %d exception(s)\n", mode, w.Paranoia, w.InboundThreshold, len(w.Exceptions))
 		tw.Flush()
 		for _, e := range w.Exceptions {
@@ -72,4 +74,11 @@ func (e Exception) effect() string {
 		parts = append(parts, fmt.Sprintf("exclude %s from rules %v", t.Target, t.Rules))
 	}
 	return strings.Join(parts, "; ")
+}
+
+func concurrency(n int) string {
+	if n == 0 {
+		return "unlimited"
+	}
+	return fmt.Sprint(n)
 }

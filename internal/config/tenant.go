@@ -11,14 +11,16 @@ type TenantFile struct {
 // RouteSpec is one route as a tenant writes it. Limits are pointers so
 // that "not set" (take the platform default) differs from any value.
 type RouteSpec struct {
-	Name            string    `yaml:"name" doc:"Route name, unique within the tenant; the route's ID is tenant/name."`
-	Hosts           []string  `yaml:"hosts" doc:"Hosts the route serves; each must be owned by the tenant in the registry."`
-	Paths           []string  `yaml:"paths" doc:"Path prefixes, matched by whole path segments (/api matches /api and /api/x, not /apix). Default: /."`
-	Backends        []Backend `yaml:"backends" doc:"Backends, used round-robin; one that refuses connections is ejected for proxy.eject_cooldown."`
-	MaxBodySize     *ByteSize `yaml:"max_body_size" doc:"Largest request body, up to routes.bounds.max_body_size."`
-	ConnectTimeout  *Duration `yaml:"connect_timeout" doc:"Backend connect timeout, up to routes.bounds.connect_timeout."`
-	ResponseTimeout *Duration `yaml:"response_timeout" doc:"Backend response-header timeout, up to routes.bounds.response_timeout."`
-	WAF             RouteWAF  `yaml:"waf" doc:"The route's WAF settings, within the platform's."`
+	Name            string      `yaml:"name" doc:"Route name, unique within the tenant; the route's ID is tenant/name."`
+	Hosts           []string    `yaml:"hosts" doc:"Hosts the route serves; each must be owned by the tenant in the registry."`
+	Paths           []string    `yaml:"paths" doc:"Path prefixes, matched by whole path segments (/api matches /api and /api/x, not /apix). Default: /."`
+	Backends        []Backend   `yaml:"backends" doc:"Backends, used round-robin; one that refuses connections is ejected for proxy.eject_cooldown."`
+	MaxBodySize     *ByteSize   `yaml:"max_body_size" doc:"Largest request body, up to routes.bounds.max_body_size."`
+	ConnectTimeout  *Duration   `yaml:"connect_timeout" doc:"Backend connect timeout, up to routes.bounds.connect_timeout."`
+	ResponseTimeout *Duration   `yaml:"response_timeout" doc:"Backend response-header timeout, up to routes.bounds.response_timeout."`
+	WAF             RouteWAF    `yaml:"waf" doc:"The route's WAF settings, within the platform's."`
+	RateLimit       *RouteLimit `yaml:"ratelimit" doc:"The route's per-client limits; unset fields take ratelimit.defaults, and none may exceed ratelimit.bounds."`
+	Challenge       string      `yaml:"challenge" doc:"Bot challenge: off, suspicious (clients whose score reaches challenge.suspicious_threshold) or always. Default: off."`
 }
 
 // RouteWAF is a route's WAF choice: its mode, and settings that may only
@@ -70,5 +72,9 @@ var platformOnly = refusedKeys{
 	"proxy":           "platform-only field: backend connection policy is set by the platform team in platform.yaml",
 	"events":          "platform-only field: event sinks are set by the platform team in platform.yaml",
 	"waf":             "platform-only field: global WAF settings belong to the security team with no tenant override (RFC §3.4); a route sets its mode and exceptions under routes[].waf",
+	"ratelimit":       "platform-only field: global rate limits belong to the platform team (RFC §3.4); a route sets its own under routes[].ratelimit, within the bounds",
+	"challenge":       "platform-only field: the challenge policy belongs to the platform team; a route chooses off, suspicious or always under routes[].challenge",
+	"reputation":      "platform-only field: IP reputation is set by the platform team in platform.yaml",
+	"redis":           "platform-only field: shared state is configured by the platform team in platform.yaml",
 	"tenants":         "platform-only field: the tenant registry is owned by the platform team; a tenant cannot grant itself hosts",
 }

@@ -45,6 +45,7 @@ func (c *Config) tenantRoutes(src *source, stem string, tf *TenantFile, owners h
 		routeBackends(src, field, spec, r)
 		c.routeLimits(src, field, spec, r)
 		r.WAF = c.routeWAF(src, field, spec, r)
+		c.routeAbuse(src, field, spec, r)
 		for _, h := range r.Hosts {
 			for j, pth := range r.Paths {
 				key := h + pth
