@@ -37,6 +37,15 @@ type State struct {
 	Route *Route
 	// Upstream is the backend that answered, when the request was proxied.
 	Upstream string
+	// Allowlisted is set by the reputation stage for clients on an allow
+	// list: they skip rate limits and challenges, never the WAF (INV-1).
+	Allowlisted bool
+	// Greylisted is set by the reputation stage for clients on a greylist
+	// feed or DNSBL; it counts towards the bot-challenge score.
+	Greylisted bool
+	// RateUsage is how much of its rate budget the client has used on this
+	// route, from 0 (none) to 1 (exhausted), set by the rate-limit stage.
+	RateUsage float64
 	// Verdicts holds every decision a stage made about the request, in order.
 	// Detection-only decisions appear here as well as blocking ones.
 	Verdicts []Verdict
