@@ -22,6 +22,7 @@ import (
 	"github.com/bulwark-sec/bulwark/internal/config"
 	"github.com/bulwark-sec/bulwark/internal/events"
 	"github.com/bulwark-sec/bulwark/internal/proxy"
+	"github.com/bulwark-sec/bulwark/internal/signals"
 	"github.com/bulwark-sec/bulwark/internal/waf"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -57,6 +58,8 @@ type Gateway struct {
 	proxyMetrics *proxy.Metrics
 	wafMetrics   *waf.Metrics
 	ledger       *waf.Ledger
+	// recent remembers clients' WAF scores for the bot challenge.
+	recent *signals.Recent
 
 	gen      atomic.Pointer[generation]
 	reloadMu sync.Mutex
@@ -83,6 +86,7 @@ func New(opts Options) (*Gateway, error) {
 	if g.now == nil {
 		g.now = time.Now
 	}
+	g.recent = signals.NewRecent(100_000, 10*time.Minute, g.now)
 	if g.log == nil {
 		g.log = slog.New(slog.DiscardHandler)
 	}

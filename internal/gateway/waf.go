@@ -75,7 +75,7 @@ func buildWAF(g *generation, r *config.Route, next http.Handler) (http.Handler, 
 		g.enforceNow = append(g.enforceNow, r.ID)
 	}
 	o := waf.Options{RouteID: r.ID, Mode: r.WAF.Mode, PendingFrom: plan.PendingFrom,
-		ResponseBodyLimit: int64(pw.ResponseBodyLimit), Metrics: g.gw.wafMetrics, Now: g.gw.now, Log: g.gw.log}
+		ResponseBodyLimit: int64(pw.ResponseBodyLimit), Recent: g.gw.recent, Metrics: g.gw.wafMetrics, Now: g.gw.now, Log: g.gw.log}
 	if o.Enforced, err = g.engine(plan.Enforced); err != nil {
 		return nil, err
 	}

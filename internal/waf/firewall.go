@@ -14,6 +14,7 @@ import (
 	"github.com/corazawaf/coraza/v3/types"
 
 	"github.com/bulwark-sec/bulwark/internal/request"
+	"github.com/bulwark-sec/bulwark/internal/signals"
 )
 
 // errOverLimit is a request body larger than the inspection limit when the
@@ -37,9 +38,12 @@ type Options struct {
 	// ResponseBodyLimit bounds how much of a response is held back for
 	// inspection.
 	ResponseBodyLimit int64
-	Metrics           *Metrics
-	Now               func() time.Time
-	Log               *slog.Logger
+	// Recent, if set, learns each client's anomaly score, for the bot
+	// challenge of later requests.
+	Recent  *signals.Recent
+	Metrics *Metrics
+	Now     func() time.Time
+	Log     *slog.Logger
 }
 
 func (o *Options) limit() int64 { return o.ResponseBodyLimit }
@@ -109,6 +113,9 @@ func (f *Firewall) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (f *Firewall) end(tx types.Transaction, s *request.State, set string, first int) {
 	tx.ProcessLogging()
 	defer tx.Close()
+	if f.o.Recent != nil && set == "enforced" {
+		f.o.Recent.NoteWAFScore(s.ClientIP, inboundScore(tx))
+	}
 	rules := matches(tx)
 	if len(rules) == 0 {
 		return
