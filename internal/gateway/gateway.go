@@ -19,9 +19,12 @@ import (
 	"time"
 
 	"github.com/bulwark-sec/bulwark/internal/certs"
+	"github.com/bulwark-sec/bulwark/internal/challenge"
 	"github.com/bulwark-sec/bulwark/internal/config"
 	"github.com/bulwark-sec/bulwark/internal/events"
 	"github.com/bulwark-sec/bulwark/internal/proxy"
+	"github.com/bulwark-sec/bulwark/internal/ratelimit"
+	"github.com/bulwark-sec/bulwark/internal/reputation"
 	"github.com/bulwark-sec/bulwark/internal/signals"
 	"github.com/bulwark-sec/bulwark/internal/waf"
 	"github.com/prometheus/client_golang/prometheus"
@@ -60,6 +63,10 @@ type Gateway struct {
 	ledger       *waf.Ledger
 	// recent remembers clients' WAF scores for the bot challenge.
 	recent *signals.Recent
+	// The abuse controls' services: state that outlives a generation.
+	reputation *reputation.Reputation
+	limiter    *ratelimit.Limiter
+	challenger *challenge.Challenger
 
 	gen      atomic.Pointer[generation]
 	reloadMu sync.Mutex
@@ -106,6 +113,10 @@ func New(opts Options) (*Gateway, error) {
 	if g.ledger, err = waf.OpenLedger(g.stateDir(cfg)); err != nil {
 		return nil, err
 	}
+	if err := g.startAbuse(cfg); err != nil {
+		g.stopAbuse()
+		return nil, err
+	}
 	gen, err := g.build(cfg, 1)
 	if err == nil {
 		err = g.events.Configure(cfg.Platform.Events.Sinks)
@@ -120,6 +131,7 @@ func New(opts Options) (*Gateway, error) {
 		if gen != nil {
 			gen.close()
 		}
+		g.stopAbuse()
 		return nil, err
 	}
 	g.gen.Store(gen)
@@ -284,6 +296,7 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 		errs = append(errs, stop(g.admin))
 	}
 	g.gen.Load().close()
+	g.stopAbuse()
 	g.events.Emit("lifecycle", events.Notice{Time: g.now(), Type: "lifecycle", Level: "info", Message: "gateway stopped"})
 	g.events.Close()
 	return errors.Join(errs...)

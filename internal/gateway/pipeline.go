@@ -15,7 +15,9 @@ import (
 //	listener  TLS ≥ 1.2 (listener.TLSConfig), :80 → 308 (listener.Redirect)
 //	record    request State, request ID, client IP; access record, events, metrics (record.go)
 //	route     host + path → route; 404 if none, 421 if SNI and Host disagree (route.go)
-//	          … reputation, ratelimit, challenge (issue #4) go here, in that order …
+//	reputation  allow/deny lists, feeds, DNSBL, bans (internal/reputation)
+//	ratelimit   per-client GCRA budget and concurrency (internal/ratelimit)
+//	challenge   proof-of-work bot challenge, for routes that ask (internal/challenge)
 //	waf       Coraza + OWASP CRS v4, detect or block, INV-4 ledger (internal/waf)
 //	proxy     the route's backends (internal/proxy)
 //
@@ -32,6 +34,9 @@ type stage struct {
 
 // routeStages are the per-route stages, first to last.
 var routeStages = []stage{
+	{"reputation", buildReputation},
+	{"ratelimit", buildRateLimit},
+	{"challenge", buildChallenge},
 	{"waf", buildWAF},
 	{"proxy", buildProxy},
 }

@@ -33,6 +33,9 @@ func (g *Gateway) Reload(why string) error {
 		}
 	}
 	if err == nil {
+		err = g.reconfigureAbuse(cfg)
+	}
+	if err == nil {
 		err = g.ledger.Commit(gen.ledgerChanges)
 	}
 	if err != nil && gen != nil {

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"github.com/bulwark-sec/bulwark/internal/challenge"
 	"net/http"
 
 	"github.com/bulwark-sec/bulwark/internal/config"
@@ -22,6 +23,12 @@ func (gen *generation) serveRoute(w http.ResponseWriter, r *http.Request) {
 	if misdirected(gen, r) {
 		request.Deny(w, r, request.Verdict{Layer: request.LayerRoute, Action: request.ActionReject,
 			Status: http.StatusMisdirectedRequest, Cause: "Host is not covered by the certificate chosen for the TLS server name"})
+		return
+	}
+	if r.URL.Path == challenge.SolutionPath && gen.routes.HasHost(r.Host) {
+		// Solutions of the bot challenge come back to one path on every
+		// host, whatever route the challenged page was on.
+		gen.gw.challenger.ServeHTTP(w, r)
 		return
 	}
 	rt, ok := gen.routes.Match(r.Host, r.URL.Path)

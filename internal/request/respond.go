@@ -30,7 +30,7 @@ func Deny(w http.ResponseWriter, r *http.Request, v Verdict) {
 		h.Set("X-Request-ID", s.ID)
 	}
 	body := errorBody{Status: v.Status, Error: msg, RequestID: s.ID}
-	if wantsJSON(r) {
+	if WantsJSON(r) {
 		h.Set("Content-Type", "application/json")
 		w.WriteHeader(v.Status)
 		if r.Method != http.MethodHead {
@@ -75,10 +75,10 @@ func publicText(status int) string {
 	return "Error " + strconv.Itoa(status) + "."
 }
 
-// wantsJSON reports whether the client prefers JSON to HTML: an Accept
+// WantsJSON reports whether the client prefers JSON to HTML: an Accept
 // header whose best-ranked type is a JSON type, or a JSON request body with
 // no Accept preference for HTML.
-func wantsJSON(r *http.Request) bool {
+func WantsJSON(r *http.Request) bool {
 	best, bestQ := "", -1.0
 	for _, part := range strings.Split(r.Header.Get("Accept"), ",") {
 		typ, params, err := mime.ParseMediaType(strings.TrimSpace(part))
@@ -97,12 +97,14 @@ func wantsJSON(r *http.Request) bool {
 	}
 	if best == "" {
 		ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-		return isJSON(ct)
+		return IsJSON(ct)
 	}
-	return isJSON(best)
+	return IsJSON(best)
 }
 
-func isJSON(typ string) bool {
+// IsJSON reports whether a media type is JSON (application/json or a
+// +json suffix type).
+func IsJSON(typ string) bool {
 	return typ == "application/json" || strings.HasSuffix(typ, "+json")
 }
 

@@ -183,6 +183,11 @@ state_dir: %q
 events:
   access: true
   sinks: [{type: stdout}]
+# The suite sends thousands of requests from one address; the rate limiter
+# is not what it tests.
+ratelimit:
+  defaults: {rate: "100000/s", burst: 100000, concurrent: 1024}
+  bounds: {rate: "100000/s", burst: 100000, concurrent: 1024}
 waf:
   paranoia: 4
   response_body: true

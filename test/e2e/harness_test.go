@@ -49,6 +49,10 @@ state_dir: %q
 events:
   access: true
   sinks: [{type: stdout}]
+# Tests send bursts from one address (loopback); the limits are the bounds,
+# and tests of the rate limiter set their own per route.
+ratelimit:
+  defaults: {rate: "1000/s", burst: 2000, concurrent: 256}
 tenants:
   shop:
     hosts: ["shop.test", "*.shop.test", "static.test"]

@@ -40,6 +40,8 @@ state_dir: %q
 events:
   access: true
   sinks: [{type: stdout}]
+ratelimit:
+  defaults: {rate: "1000/s", burst: 2000, concurrent: 256}
 waf:
   approvers: ["sec-alice"]
 %s
