@@ -269,21 +269,26 @@ func opsBinaryConfigCheck(t *testing.T, bin, root string) {
 		if !strings.HasSuffix(stdout, "\nexamples/quickstart: configuration is valid\n") {
 			t.Errorf("stdout does not end with the verdict:\n%s", stdout)
 		}
-		if !strings.Contains(stdout, "\nroutes: 3\n") {
-			t.Errorf("stdout does not count 3 routes:\n%s", stdout)
+		if !strings.Contains(stdout, "\nroutes: 4\n") {
+			t.Errorf("stdout does not count 4 routes:\n%s", stdout)
 		}
 		routes := map[string]map[string]string{
-			"demo/web (examples/quickstart/tenants/demo.yaml:6)": {
+			"demo/web (examples/quickstart/tenants/demo.yaml:8)": {
 				"tenant": "demo", "hosts": "demo.localhost, www.demo.localhost", "paths": "/",
 				"backends": "http://127.0.0.1:9080", "max_body_size": "1MiB", "connect_timeout": "5s", "response_timeout": "15s",
 				"waf": "block (waf.enforce_now), paranoia 1, inbound threshold 5, 0 exception(s)",
+				"ratelimit": "10/s, burst 20, concurrent 32", "challenge": "off",
 			},
-			"demo/api (examples/quickstart/tenants/demo.yaml:11)": {
+			"demo/api (examples/quickstart/tenants/demo.yaml:24)": {
 				"tenant": "demo", "hosts": "demo.localhost", "paths": "/api",
 				"backends": "http://127.0.0.1:9080", "max_body_size": "64KiB", "connect_timeout": "5s", "response_timeout": "5s",
 				"waf": "block (waf.enforce_now), paranoia 1, inbound threshold 5, 0 exception(s)",
 			},
-			"demo/detect (examples/quickstart/tenants/demo.yaml:21)": {
+			"demo/protected (examples/quickstart/tenants/demo.yaml:16)": {
+				"tenant": "demo", "hosts": "demo.localhost", "paths": "/protected",
+				"ratelimit": "10/s, burst 20, concurrent 32", "challenge": "always",
+			},
+			"demo/detect (examples/quickstart/tenants/demo.yaml:34)": {
 				"tenant": "demo", "hosts": "detect.localhost", "paths": "/",
 				"waf": "detect, paranoia 1, inbound threshold 5, 0 exception(s)",
 			},
