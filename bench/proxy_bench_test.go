@@ -98,6 +98,9 @@ tls: {dev_ca: true}
 state_dir: %q
 events:
   sinks: [{type: file, path: %q}]
+ratelimit:
+  defaults: {rate: "1000000/s", burst: 1000000, concurrent: 4096}
+  bounds: {rate: "1000000/s", burst: 1000000, concurrent: 4096}
 tenants:
   bench: {hosts: ["bench.test"]}
 `, filepath.Join(dir, "state"), filepath.Join(dir, "events.jsonl")))

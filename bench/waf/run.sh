@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # WAF benchmark (issue #3): wrk against, in one run on this machine,
 #   1. bulwark gateway, WAF in block mode (CRS v4, paranoia 1, thresholds 5/4)
-#   2. the same gateway built without its WAF stage (-tags benchnowaf)
+#   2. the same gateway built without its WAF stage (-tags benchstages, BULWARK_BENCH_DROP_STAGES=waf)
 #   3. nginx + ModSecurity v3 (Debian packages), the engine BunkerWeb runs,
 #      loading the same CRS v4 files from the coraza-coreruleset module with
 #      the same paranoia level and thresholds
@@ -26,7 +26,7 @@ cleanup() { kill $(jobs -p) 2>/dev/null || true; [ -f "$tmp/nginx.pid" ] && kill
 trap cleanup EXIT
 
 go build -o "$tmp/bulwark" ./cmd/bulwark
-go build -tags benchnowaf -o "$tmp/bulwark-nowaf" ./cmd/bulwark
+go build -tags benchstages -o "$tmp/bulwark-nowaf" ./cmd/bulwark
 go build -o "$tmp/backend" ./bench/backend
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 7 -subj /CN=localhost \
   -addext subjectAltName=DNS:localhost -keyout "$tmp/key.pem" -out "$tmp/cert.pem" 2>/dev/null
@@ -43,6 +43,10 @@ state_dir: $1/state
 events:
   access: true
   sinks: [{type: file, path: $1/events.jsonl}]
+# The rate limiter is not what this benchmark measures.
+ratelimit:
+  defaults: {rate: "1000000/s", burst: 1000000, concurrent: 4096}
+  bounds: {rate: "1000000/s", burst: 1000000, concurrent: 4096}
 waf:
   paranoia: 1
   inbound_threshold: 5
@@ -117,7 +121,7 @@ CONF
 
 "$tmp/backend" -addr 127.0.0.1:9180 &
 "$tmp/bulwark" gateway --log-level warn "$tmp/gw" >/dev/null &
-"$tmp/bulwark-nowaf" gateway --log-level warn "$tmp/gwnowaf" >/dev/null &
+BULWARK_BENCH_DROP_STAGES=waf "$tmp/bulwark-nowaf" gateway --log-level warn "$tmp/gwnowaf" >/dev/null &
 nginx -c "$tmp/nginx.conf"
 for _ in $(seq 100); do
   curl -sf http://127.0.0.1:9902/readyz >/dev/null && curl -sf http://127.0.0.1:9903/readyz >/dev/null && break
