@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bulwark-sec/bulwark/internal/fakeclock"
+
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
@@ -25,23 +27,8 @@ import (
 	"github.com/bulwark-sec/bulwark/internal/signals"
 )
 
-// clock is the injected clock: it moves only when a test says so.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+// clock is the injected clock: time moves only when a test says so.
+type clock = fakeclock.Clock
 
 func testPolicy() config.ChallengePolicy {
 	return config.ChallengePolicy{
@@ -85,7 +72,7 @@ func withMaxNonces(n int) envOption { return func(e *env) { e.maxNonce = n } }
 
 func newEnv(t *testing.T, p config.ChallengePolicy, opts ...envOption) *env {
 	t.Helper()
-	e := &env{t: t, clock: &clock{t: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)}, dir: t.TempDir()}
+	e := &env{t: t, clock: fakeclock.New(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)), dir: t.TempDir()}
 	for _, o := range opts {
 		o(e)
 	}

@@ -5,9 +5,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/bulwark-sec/bulwark/internal/fakeclock"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -15,25 +16,10 @@ import (
 	"github.com/bulwark-sec/bulwark/internal/request"
 )
 
-// clock is the injected clock: it moves only when a test moves it.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+// clock is the injected clock: time moves only when a test says so.
+type clock = fakeclock.Clock
 
-func newClock() *clock { return &clock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+func newClock() *clock { return fakeclock.New(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)) }
 
 func memoryPolicy(maxKeys int) config.RateLimitPolicy {
 	return config.RateLimitPolicy{Store: "memory", MaxMemoryKeys: maxKeys}

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bulwark-sec/bulwark/internal/fakeclock"
+
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/bulwark-sec/bulwark/internal/config"
@@ -15,24 +17,9 @@ import (
 )
 
 // fakeClock is the injected clock: time moves only when a test says so.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+type fakeClock = fakeclock.Clock
 
-func newClock() *fakeClock { return &fakeClock{t: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+func newClock() *fakeClock { return fakeclock.New(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)) }
 
 // basePolicy is a policy with the configuration's defaults and nothing
 // listed.
