@@ -1,6 +1,11 @@
 package gateway
 
 import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/redis/go-redis/v9"
 	"net/http"
 
 	"github.com/bulwark-sec/bulwark/internal/challenge"
@@ -15,8 +20,17 @@ import (
 // each is one process-lifetime service, reconfigured on reload, that hands
 // out a stage per route.
 
+// redisLog sends go-redis's own messages (dial failures) to the
+// operational log instead of stderr.
+type redisLog struct{ log *slog.Logger }
+
+func (l redisLog) Printf(_ context.Context, format string, v ...any) {
+	l.log.Warn("redis: " + fmt.Sprintf(format, v...))
+}
+
 // startAbuse creates the services from the first configuration.
 func (g *Gateway) startAbuse(cfg *config.Config) error {
+	redis.SetLogger(redisLog{g.log})
 	p := &cfg.Platform
 	var err error
 	g.reputation, err = reputation.New(reputation.Options{Policy: p.Reputation, Files: cfg.ReadFile, Redis: p.Redis,
