@@ -218,16 +218,34 @@ func (s *Stage) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // withoutPassCookies returns r without the gateway's pass cookies in its
 // Cookie headers (r itself when it has none).
 func withoutPassCookies(r *http.Request) *http.Request {
-	lines := r.Header.Values("Cookie")
-	found := false
-	for _, l := range lines {
-		found = found || strings.Contains(l, CookiePrefix)
-	}
-	if !found {
+	if !HasPassCookies(r.Header) {
 		return r
 	}
 	r2 := r.Clone(r.Context())
-	r2.Header.Del("Cookie")
+	StripPassCookies(r2.Header)
+	return r2
+}
+
+// HasPassCookies reports whether h carries a pass cookie.
+func HasPassCookies(h http.Header) bool {
+	for _, l := range h.Values("Cookie") {
+		if strings.Contains(l, CookiePrefix) {
+			return true
+		}
+	}
+	return false
+}
+
+// StripPassCookies removes the gateway's pass cookies from h's Cookie
+// headers. The cookies are the gateway's, not a backend's: the proxy
+// strips them on every route, since a browser sends them to every path of
+// the host, including routes (and tenants) without a challenge.
+func StripPassCookies(h http.Header) {
+	if !HasPassCookies(h) {
+		return
+	}
+	lines := h.Values("Cookie")
+	h.Del("Cookie")
 	for _, l := range lines {
 		var kept []string
 		for _, part := range strings.Split(l, ";") {
@@ -236,8 +254,7 @@ func withoutPassCookies(r *http.Request) *http.Request {
 			}
 		}
 		if len(kept) > 0 {
-			r2.Header.Add("Cookie", strings.Join(kept, "; "))
+			h.Add("Cookie", strings.Join(kept, "; "))
 		}
 	}
-	return r2
 }

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bulwark-sec/bulwark/internal/challenge"
 	"github.com/bulwark-sec/bulwark/internal/config"
 	"github.com/bulwark-sec/bulwark/internal/request"
 )
@@ -117,6 +118,7 @@ func (h *Handler) rewrite(pr *httputil.ProxyRequest) {
 	out.Header.Set("X-Forwarded-Proto", proto)
 	out.Header.Set("X-Forwarded-Host", pr.In.Host)
 	out.Header.Set("X-Request-ID", s.ID)
+	challenge.StripPassCookies(out.Header)
 	out.Host = pr.In.Host
 }
 

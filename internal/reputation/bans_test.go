@@ -14,6 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/bulwark-sec/bulwark/internal/config"
+	"github.com/bulwark-sec/bulwark/internal/request"
 )
 
 func bansAt(threshold int) config.ReputationPolicy {
@@ -246,5 +247,20 @@ func TestRedisStoreNeedsRedis(t *testing.T) {
 	_, err := New(Options{Policy: redisPolicy(3)})
 	if err == nil || !strings.Contains(err.Error(), "redis.address") {
 		t.Errorf("error %v, want one naming redis.address", err)
+	}
+}
+
+// TestChallengesDoNotBan: a browser that loads pages before its challenge
+// is solved gets 403 challenge pages; those are not misbehaviour.
+func TestChallengesDoNotBan(t *testing.T) {
+	h := newHarness(t, Options{Policy: bansAt(3)})
+	h.h = h.r.Stage("shop/web").Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		request.From(r.Context()).Add(request.Verdict{Layer: request.LayerBot, Action: request.ActionChallenge, Status: 403})
+		w.WriteHeader(http.StatusForbidden)
+	}))
+	for i := range 6 {
+		if res := h.do("203.0.113.5"); res.blockCause() != "" {
+			t.Fatalf("challenge %d banned the client: %s", i+1, res.blockCause())
+		}
 	}
 }

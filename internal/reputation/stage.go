@@ -61,9 +61,21 @@ func (s *Stage) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	sw := &statusWriter{ResponseWriter: w}
 	s.next.ServeHTTP(sw, r)
-	if sw.status >= 400 && sw.status < 500 {
+	if sw.status >= 400 && sw.status < 500 && !challenged(st) {
 		s.r.bans.hit(r.Context(), banKey(ip), snap.bans)
 	}
+}
+
+// challenged reports whether the response was a bot challenge: a visitor
+// who has not solved it yet is not misbehaving, and loading a few pages
+// before the challenge completes must not ban a real browser.
+func challenged(st *request.State) bool {
+	for _, v := range st.Verdicts {
+		if v.Layer == request.LayerBot && v.Action == request.ActionChallenge {
+			return true
+		}
+	}
+	return false
 }
 
 // judge returns the source and cause of a block, or "" and marks the

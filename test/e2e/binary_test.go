@@ -276,7 +276,7 @@ func opsBinaryConfigCheck(t *testing.T, bin, root string) {
 			"demo/web (examples/quickstart/tenants/demo.yaml:8)": {
 				"tenant": "demo", "hosts": "demo.localhost, www.demo.localhost", "paths": "/",
 				"backends": "http://127.0.0.1:9080", "max_body_size": "1MiB", "connect_timeout": "5s", "response_timeout": "15s",
-				"waf": "block (waf.enforce_now), paranoia 1, inbound threshold 5, 0 exception(s)",
+				"waf":       "block (waf.enforce_now), paranoia 1, inbound threshold 5, 0 exception(s)",
 				"ratelimit": "10/s, burst 20, concurrent 32", "challenge": "off",
 			},
 			"demo/api (examples/quickstart/tenants/demo.yaml:24)": {
