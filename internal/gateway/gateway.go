@@ -262,6 +262,9 @@ func (g *Gateway) server(s config.Server, h http.Handler) *http.Server {
 		IdleTimeout:       s.IdleTimeout.D(),
 		MaxHeaderBytes:    int(s.MaxHeaderBytes),
 		ErrorLog:          slog.NewLogLogger(g.log.Handler(), slog.LevelDebug),
+		// "OPTIONS *" goes through the pipeline (and its records) like
+		// every other request, instead of Go answering it unseen.
+		DisableGeneralOptionsHandler: true,
 	}
 }
 

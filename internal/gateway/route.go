@@ -20,6 +20,11 @@ type routed struct {
 // current generation and hands it to that route's chain.
 func (gen *generation) serveRoute(w http.ResponseWriter, r *http.Request) {
 	s := request.From(r.Context())
+	if r.Host == "" {
+		request.Deny(w, r, request.Verdict{Layer: request.LayerRoute, Action: request.ActionReject,
+			Status: http.StatusBadRequest, Message: "The request has no Host.", Cause: "no Host header"})
+		return
+	}
 	if misdirected(gen, r) {
 		request.Deny(w, r, request.Verdict{Layer: request.LayerRoute, Action: request.ActionReject,
 			Status: http.StatusMisdirectedRequest, Cause: "Host is not covered by the certificate chosen for the TLS server name"})
