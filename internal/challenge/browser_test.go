@@ -2,59 +2,25 @@ package challenge
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/base64"
-	"os/exec"
 	"testing"
 	"time"
+
+	"github.com/bulwark-sec/bulwark/internal/browsertest"
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 )
 
-// chromiumPath is the Debian chromium package's launcher. The test fails
-// without it: ./test.sh installs it.
-const chromiumPath = "/usr/bin/chromium"
-
 // TestBrowserSolvesChallenge drives a real headless Chromium: it loads a
 // protected page, runs the page's proof of work with crypto.subtle under
 // the page's CSP, posts the solution, follows the 303 and reaches the
 // backend; a second page on the host goes straight through on the cookie.
 func TestBrowserSolvesChallenge(t *testing.T) {
-	exe, err := exec.LookPath(chromiumPath)
-	if err != nil {
-		t.Fatalf("chromium not installed (Debian package chromium; ./test.sh installs it): %v", err)
-	}
 	e := newEnv(t, testPolicy())
-	spki := sha256.Sum256(e.srv.Certificate().RawSubjectPublicKeyInfo)
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(exe),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-extensions", true),
-		chromedp.Flag("disable-default-apps", true),
-		chromedp.Flag("disable-domain-reliability", true),
-		chromedp.Flag("no-pings", true),
-		chromedp.Flag("no-proxy-server", true),
-		// Loopback only: no name resolves but the test server's address.
-		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"),
-		// Trust the test server's certificate, and only it.
-		chromedp.Flag("ignore-certificate-errors-spki-list", base64.StdEncoding.EncodeToString(spki[:])),
-	}
-	ctx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancel()
-	ctx, cancel = chromedp.NewContext(ctx)
-	defer cancel()
-	ctx, cancel = context.WithTimeout(ctx, 60*time.Second)
-	defer cancel()
+	// Loopback only: no name resolves but the test server's address; only
+	// the test server's certificate is trusted.
+	ctx := browsertest.Context(t, "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1", browsertest.SPKI(e.srv.Certificate()), 60*time.Second)
 
 	began := time.Now()
 	if err := chromedp.Do(ctx,

@@ -19,8 +19,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/bulwark-sec/bulwark/internal/gateway"
 )
 
 // This file holds the helpers of the abuse-control tests (abuse_test.go):
@@ -87,25 +85,11 @@ func startAbuseGateway(t *testing.T, s abuseSetup) *gw {
 	for name, body := range s.files {
 		writeFile(t, filepath.Join(dir, filepath.FromSlash(name)), body)
 	}
-	events := &lockedBuffer{}
-	wrote := make(chan struct{}, 1)
-	opts := gateway.Options{Dir: dir, Stdout: signalWriter{events, wrote}}
+	var now func() time.Time
 	if s.clock != nil {
-		opts.Now = s.clock.Now
+		now = s.clock.Now
 	}
-	g, err := gateway.New(opts)
-	if err != nil {
-		t.Fatalf("gateway.New: %v", err)
-	}
-	if err := g.Start(); err != nil {
-		t.Fatalf("Start: %v", err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = g.Shutdown(ctx)
-	})
-	return &gw{t: t, dir: dir, g: g, events: events, wrote: wrote}
+	return startIn(t, dir, now)
 }
 
 // abuseClient is an HTTP/1.1 client that trusts g's development CA and

@@ -1,20 +1,18 @@
 package e2e
 
 import (
-	"context"
-	"crypto/sha256"
 	"crypto/tls"
-	"encoding/base64"
 	"fmt"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
-	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/bulwark-sec/bulwark/internal/browsertest"
 
 	"github.com/chromedp/chromedp"
 
@@ -360,10 +358,6 @@ func TestAbuseSharedRedisBudget(t *testing.T) {
 	})
 }
 
-// chromiumPath is the Debian chromium package's launcher, as in
-// internal/challenge/browser_test.go.
-const chromiumPath = "/usr/bin/chromium"
-
 // abusePageBackend serves HTML naming the path in #backend, and records
 // every path and Cookie header it receives.
 func startAbusePageBackend(t *testing.T) *abuseBackend {
@@ -382,10 +376,6 @@ func startAbusePageBackend(t *testing.T) *abuseBackend {
 }
 
 func TestAbuseChallengeBrowser(t *testing.T) {
-	exe, err := exec.LookPath(chromiumPath)
-	if err != nil {
-		t.Fatalf("chromium not installed (Debian package chromium; ./test.sh installs it): %v", err)
-	}
 	be := startAbusePageBackend(t)
 	g := startAbuseGateway(t, abuseSetup{
 		extra: "challenge: {difficulty: 8}\n",
@@ -426,34 +416,9 @@ func TestAbuseChallengeBrowser(t *testing.T) {
 	t.Run("Chromium solves it and reaches the backend", func(t *testing.T) {
 		port := httpsPortOf(t, g)
 		spki := abuseServedSPKI(t, g, "shop.test")
-		opts := []chromedp.ExecAllocatorOption{
-			chromedp.ExecPath(exe),
-			chromedp.UserDataDir(t.TempDir()),
-			chromedp.Headless,
-			chromedp.NoSandbox,
-			chromedp.DisableGPU,
-			chromedp.NoFirstRun,
-			chromedp.NoDefaultBrowserCheck,
-			chromedp.Flag("disable-background-networking", true),
-			chromedp.Flag("disable-component-update", true),
-			chromedp.Flag("disable-sync", true),
-			chromedp.Flag("disable-extensions", true),
-			chromedp.Flag("disable-default-apps", true),
-			chromedp.Flag("disable-domain-reliability", true),
-			chromedp.Flag("no-pings", true),
-			chromedp.Flag("no-proxy-server", true),
-			// shop.test is the gateway on loopback; nothing else resolves.
-			chromedp.Flag("host-resolver-rules", "MAP shop.test 127.0.0.1, MAP * ~NOTFOUND"),
-			// Trust the certificate the gateway serves for shop.test, and only it.
-			chromedp.Flag("ignore-certificate-errors-spki-list", spki),
-		}
-		ctx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-		defer cancel()
-		ctx, cancel = chromedp.NewContext(ctx)
-		defer cancel()
-		// A guard against a hang, not a measurement.
-		ctx, cancel = context.WithTimeout(ctx, 90*time.Second)
-		defer cancel()
+		// shop.test is the gateway on loopback; nothing else resolves. Only
+		// the certificate the gateway serves for shop.test is trusted.
+		ctx := browsertest.Context(t, "MAP shop.test 127.0.0.1, MAP * ~NOTFOUND", spki, 90*time.Second)
 
 		target := "https://shop.test:" + port + "/protected/page?q=1"
 		began := time.Now()
@@ -532,8 +497,7 @@ func abuseServedSPKI(t *testing.T, g *gw, host string) string {
 		t.Fatalf("TLS dial for %s: %v", host, err)
 	}
 	defer conn.Close()
-	sum := sha256.Sum256(conn.ConnectionState().PeerCertificates[0].RawSubjectPublicKeyInfo)
-	return base64.StdEncoding.EncodeToString(sum[:])
+	return browsertest.SPKI(conn.ConnectionState().PeerCertificates[0])
 }
 
 func TestAbuseChallengeSuspicious(t *testing.T) {

@@ -91,10 +91,17 @@ func startGateway(t *testing.T, extra string, tenants map[string]string) *gw {
 // down when the test ends.
 func startGatewayVariant(t *testing.T, v platformVariant, tenants map[string]string) *gw {
 	t.Helper()
-	dir := writeConfig(t, v, tenants)
+	return startIn(t, writeConfig(t, v, tenants), nil)
+}
+
+// startIn starts a gateway on configuration directory dir, with the clock
+// now (nil: the real one), its events collected; it is shut down when the
+// test ends.
+func startIn(t *testing.T, dir string, now func() time.Time) *gw {
+	t.Helper()
 	events := &lockedBuffer{}
 	wrote := make(chan struct{}, 1)
-	g, err := gateway.New(gateway.Options{Dir: dir, Stdout: signalWriter{events, wrote}})
+	g, err := gateway.New(gateway.Options{Dir: dir, Stdout: signalWriter{events, wrote}, Now: now})
 	if err != nil {
 		t.Fatalf("gateway.New: %v", err)
 	}

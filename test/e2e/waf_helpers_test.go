@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bulwark-sec/bulwark/internal/fakeclock"
+
 	"github.com/bulwark-sec/bulwark/internal/gateway"
 )
 
@@ -56,26 +58,9 @@ tenants:
 `
 
 // wafClock is a clock a test advances by hand.
-type wafClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
+type wafClock = fakeclock.Clock
 
-func newWAFClock() *wafClock {
-	return &wafClock{now: time.Date(2030, 6, 1, 12, 0, 0, 0, time.UTC)}
-}
-
-func (c *wafClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *wafClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
+func newWAFClock() *wafClock { return fakeclock.New(time.Date(2030, 6, 1, 12, 0, 0, 0, time.UTC)) }
 
 // wafEnv is a configuration directory and a state directory that outlive
 // any one gateway, so a test can rewrite the configuration, reload, and
