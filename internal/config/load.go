@@ -22,6 +22,8 @@ type Config struct {
 	Platform Platform
 	// Routes holds every tenant route, ordered by tenant then file order.
 	Routes []*Route
+	// Networks holds each tenant's network declarations, by tenant.
+	Networks map[string]TenantNetwork
 
 	sources map[string]*source
 	fsys    fs.FS
@@ -115,6 +117,16 @@ func (c *Config) loadTenants(fsys fs.FS, owners hostOwners, errs *Errors) {
 	sort.Slice(entries, func(i, j int) bool { return entries[i].Name() < entries[j].Name() })
 	claims := map[string]claim{}
 	seen := map[string]string{}
+	nets := map[string]*tenantNetFile{}
+	defer func() {
+		if len(*errs) == 0 {
+			c.validateTenantNetworks(nets)
+			c.Networks = map[string]TenantNetwork{}
+			for t, f := range nets {
+				c.Networks[t] = f.net
+			}
+		}
+	}()
 	for _, e := range entries {
 		ext := path.Ext(e.Name())
 		name := path.Join(TenantDir, e.Name())
@@ -146,6 +158,7 @@ func (c *Config) loadTenants(fsys fs.FS, owners hostOwners, errs *Errors) {
 			continue
 		}
 		c.Routes = append(c.Routes, c.tenantRoutes(src, stem, &tf, owners, claims)...)
+		nets[stem] = &tenantNetFile{src: src, net: tf.Network}
 	}
 }
 

@@ -20,6 +20,7 @@ type Platform struct {
 	Challenge      ChallengePolicy    `yaml:"challenge" doc:"The proof-of-work bot challenge (RFC L4)."`
 	Reputation     ReputationPolicy   `yaml:"reputation" doc:"IP allow and deny lists, feeds, DNSBLs and bans."`
 	Redis          Redis              `yaml:"redis" doc:"Redis shared by replicas, for rate limits and bans."`
+	Network        Network            `yaml:"network" doc:"Tenant network isolation: what bulwark policy compile builds policies from (INV-5…8)."`
 	Tenants        map[string]*Tenant `yaml:"tenants" doc:"The tenant registry: which hosts and namespaces each tenant owns. A tenant may route only hosts listed here."`
 }
 
@@ -167,6 +168,12 @@ func DefaultPlatform() Platform {
 		WAF:    defaultWAF(),
 	}
 	defaultAbuse(&p)
+	p.Network = Network{
+		Gateway:      Workload{Namespace: "ingress-system", Labels: map[string]string{"app.kubernetes.io/name": "bulwark"}},
+		DNS:          Workload{Namespace: "kube-system", Labels: map[string]string{"k8s-app": "kube-dns"}},
+		Forbidden:    []string{"169.254.169.254/32"},
+		ClusterCIDRs: []string{"10.0.0.0/8"},
+	}
 	return p
 }
 

@@ -47,9 +47,12 @@ func refFields(b *strings.Builder, v reflect.Value, prefix string) {
 				fmt.Fprintf(b, "| `%s` | list | %s | %s |\n", path, refDefault(fv), f.Tag.Get("doc"))
 				refFields(b, reflect.New(ft.Elem()).Elem(), path+"[].")
 				continue
-			case ft.Kind() == reflect.Map:
+			case ft.Kind() == reflect.Map && ft.Elem().Kind() == reflect.Pointer:
 				fmt.Fprintf(b, "| `%s` | mapping of names | | %s |\n", path, f.Tag.Get("doc"))
 				refFields(b, reflect.New(ft.Elem().Elem()).Elem(), path+".<name>.")
+				continue
+			case ft.Kind() == reflect.Map:
+				fmt.Fprintf(b, "| `%s` | mapping of strings | | %s |\n", path, f.Tag.Get("doc"))
 				continue
 			}
 		}
@@ -77,6 +80,8 @@ func refType(t reflect.Type) string {
 		return "boolean"
 	case reflect.Slice:
 		return "list of " + refType(t.Elem()) + "s"
+	case reflect.Struct:
+		return "mapping"
 	}
 	return t.Kind().String()
 }

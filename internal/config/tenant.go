@@ -4,8 +4,9 @@ package config
 // applications. Everything here is checked against the platform's registry
 // and bounds before it is used.
 type TenantFile struct {
-	Tenant string      `yaml:"tenant" doc:"The tenant's name; must match the file name and an entry of the platform's tenant registry."`
-	Routes []RouteSpec `yaml:"routes" doc:"The tenant's routes."`
+	Tenant  string        `yaml:"tenant" doc:"The tenant's name; must match the file name and an entry of the platform's tenant registry."`
+	Routes  []RouteSpec   `yaml:"routes" doc:"The tenant's routes."`
+	Network TenantNetwork `yaml:"network" doc:"The tenant's network declarations: services, internet egress, cross-tenant calls."`
 }
 
 // RouteSpec is one route as a tenant writes it. Limits are pointers so

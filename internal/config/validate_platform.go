@@ -40,6 +40,7 @@ func validatePlatform(src *source, p *Platform) {
 	validateRoutePolicy(src, &p.Routes)
 	validatePlatformWAF(src, &p.WAF)
 	validateAbuse(src, p)
+	validateNetwork(src, &p.Network)
 	if len(p.Events.Sinks) == 0 {
 		src.errorf("events.sinks", "expected at least one sink: security events must be written somewhere (INV-9)")
 	}
