@@ -28,6 +28,7 @@ func commands() []command {
 		{"gateway", "run the ingress gateway on a configuration directory", runGateway},
 		{"demo", "run the quickstart: the gateway with a demo backend on the default ports", runDemo},
 		{"config", "work with configuration directories (config check DIR)", runConfig},
+		{"policy", "compile, simulate and test tenant network policies", runPolicy},
 		{"version", "print the version", runVersion},
 	}
 }
