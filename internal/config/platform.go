@@ -105,7 +105,7 @@ type WAF struct {
 	Paranoia             int           `yaml:"paranoia" doc:"CRS blocking paranoia level, 1 to 4. A route may ask for a higher one, never a lower."`
 	InboundThreshold     int           `yaml:"inbound_threshold" doc:"CRS inbound anomaly score at which a request is blocked. A route may ask for a lower one, never a higher."`
 	OutboundThreshold    int           `yaml:"outbound_threshold" doc:"CRS outbound anomaly score at which a response is blocked."`
-	RequestBodyLimit     ByteSize      `yaml:"request_body_limit" doc:"How much of a request body the WAF inspects."`
+	RequestBodyLimit     ByteSize      `yaml:"request_body_limit" doc:"How much of a request body the WAF inspects (held in memory while it does). With request_body_over_limit: reject, no route can accept a larger body, whatever its max_body_size; the default equals the default max_body_size."`
 	RequestBodyOverLimit string        `yaml:"request_body_over_limit" doc:"What happens to a larger body: reject (413) or partial (inspect the first request_body_limit bytes, pass the rest uninspected)."`
 	ResponseBody         bool          `yaml:"response_body" doc:"Inspect response bodies (CRS data-leakage rules). Costs latency and memory."`
 	ResponseBodyLimit    ByteSize      `yaml:"response_body_limit" doc:"How much of a response body is inspected when response_body is on."`
@@ -180,7 +180,7 @@ func DefaultPlatform() Platform {
 func defaultWAF() WAF {
 	return WAF{
 		Paranoia: 1, InboundThreshold: 5, OutboundThreshold: 4,
-		RequestBodyLimit: 1 << 20, RequestBodyOverLimit: "reject",
+		RequestBodyLimit: 10 << 20, RequestBodyOverLimit: "reject",
 		ResponseBodyLimit: 512 << 10,
 		DefaultMode:       "detect", DetectionPeriod: Duration(7 * 24 * time.Hour),
 	}
