@@ -10,6 +10,7 @@ func policyCommands() []command {
 	return []command{
 		{"compile", "compile tenant network declarations into policy manifests", runPolicyCompile},
 		{"simulate", "answer whether one endpoint reaches another, or print the reachability matrix", runPolicySimulate},
+		{"test", "check reachability expectations against manifests", runPolicyTest},
 	}
 }
 

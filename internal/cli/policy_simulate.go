@@ -70,7 +70,7 @@ func runPolicySimulate(env Env, args []string) error {
 		fs.Usage()
 		return fmt.Errorf("%w: %v", ErrUsage, err)
 	}
-	c, err := loadCluster(env, fs.Args())
+	c, err := loadCluster(env, "policy simulate", fs.Args())
 	if err != nil {
 		return err
 	}
@@ -217,7 +217,7 @@ func (ps portSpec) protocolOr(def corev1.Protocol) corev1.Protocol {
 
 // loadCluster loads the manifests, printing every problem to stderr, and
 // refuses (an error) when a problem could change the answer: see the help.
-func loadCluster(env Env, paths []string) (*netpol.Cluster, error) {
+func loadCluster(env Env, command string, paths []string) (*netpol.Cluster, error) {
 	objs, readErrs := manifest.Load(paths...)
 	c, loadErrs := load.Cluster(objs)
 	refused := len(readErrs) // a document that cannot be read may be a policy
@@ -233,7 +233,7 @@ func loadCluster(env Env, paths []string) (*netpol.Cluster, error) {
 		fmt.Fprintf(env.Stderr, "%s: %v\n", level, err)
 	}
 	if refused > 0 {
-		return nil, fmt.Errorf("policy simulate: refusing to answer: %d manifest problem(s) above could hide or change a policy", refused)
+		return nil, fmt.Errorf("%s: refusing to answer: %d manifest problem(s) above could hide or change a policy", command, refused)
 	}
 	return c, nil
 }
