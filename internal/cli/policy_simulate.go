@@ -15,6 +15,7 @@ import (
 	"github.com/bulwark-sec/bulwark/internal/manifest"
 	"github.com/bulwark-sec/bulwark/internal/policy/load"
 	"github.com/bulwark-sec/bulwark/internal/policy/netpol"
+	"github.com/bulwark-sec/bulwark/internal/policy/tiered"
 )
 
 const policySimulateHelp = `
@@ -70,7 +71,7 @@ func runPolicySimulate(env Env, args []string) error {
 		fs.Usage()
 		return fmt.Errorf("%w: %v", ErrUsage, err)
 	}
-	c, err := loadCluster(env, "policy simulate", fs.Args())
+	c, err := loadWith(env, "policy simulate", fs.Args(), load.Tiered)
 	if err != nil {
 		return err
 	}
@@ -218,8 +219,16 @@ func (ps portSpec) protocolOr(def corev1.Protocol) corev1.Protocol {
 // loadCluster loads the manifests, printing every problem to stderr, and
 // refuses (an error) when a problem could change the answer: see the help.
 func loadCluster(env Env, command string, paths []string) (*netpol.Cluster, error) {
+	return loadWith(env, command, paths, load.Cluster)
+}
+
+// loadWith is loadCluster with the loader to build the cluster with:
+// simulate evaluates Calico and AdminNetworkPolicy kinds (load.Tiered),
+// policy test does not yet and refuses them (load.Cluster).
+func loadWith[C any](env Env, command string, paths []string, loader func([]manifest.Object) (C, []error)) (C, error) {
+	var none C
 	objs, readErrs := manifest.Load(paths...)
-	c, loadErrs := load.Cluster(objs)
+	c, loadErrs := loader(objs)
 	refused := len(readErrs) // a document that cannot be read may be a policy
 	for _, err := range readErrs {
 		fmt.Fprintf(env.Stderr, "error: %v\n", err)
@@ -233,24 +242,41 @@ func loadCluster(env Env, command string, paths []string) (*netpol.Cluster, erro
 		fmt.Fprintf(env.Stderr, "%s: %v\n", level, err)
 	}
 	if refused > 0 {
-		return nil, fmt.Errorf("%s: refusing to answer: %d manifest problem(s) above could hide or change a policy", command, refused)
+		return none, fmt.Errorf("%s: refusing to answer: %d manifest problem(s) above could hide or change a policy", command, refused)
 	}
 	return c, nil
 }
 
-func answer(env Env, c *netpol.Cluster, q question, explain, asJSON bool) error {
-	port, err := resolvePort(c, q.to, q.port)
+// explained is a verdict of either engine: netpol's when the manifests
+// hold only Kubernetes NetworkPolicies, the layered one otherwise.
+type explained struct {
+	Allowed         bool
+	Egress, Ingress fmt.Stringer
+	JSON            any
+}
+
+func evaluate(c *tiered.Cluster, from, to netpol.Endpoint, port netpol.Port) (explained, error) {
+	if !c.Layered() {
+		v, err := c.Cluster.Evaluate(from, to, port)
+		return explained{v.Allowed, v.Egress, v.Ingress, v}, err
+	}
+	v, err := c.Evaluate(from, to, port)
+	return explained{v.Allowed, v.Egress, v.Ingress, v}, err
+}
+
+func answer(env Env, c *tiered.Cluster, q question, explain, asJSON bool) error {
+	port, err := resolvePort(&c.Cluster, q.to, q.port)
 	if err != nil {
 		return fmt.Errorf("policy simulate: %w", err)
 	}
-	v, err := c.Evaluate(q.from, q.to, port)
+	v, err := evaluate(c, q.from, q.to, port)
 	if err != nil {
 		return fmt.Errorf("policy simulate: %w", err)
 	}
 	if asJSON {
 		enc := json.NewEncoder(env.Stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(v)
+		return enc.Encode(v.JSON)
 	}
 	if v.Allowed {
 		fmt.Fprintln(env.Stdout, "allowed")
@@ -291,14 +317,18 @@ func resolvePort(c *netpol.Cluster, dst netpol.Endpoint, ps portSpec) (netpol.Po
 	return netpol.Port{}, fmt.Errorf("destination %s declares no port named %q", dst, ps.name)
 }
 
-func matrix(env Env, c *netpol.Cluster, ports []netpol.Port, asJSON bool) error {
+func matrix(env Env, c *tiered.Cluster, ports []netpol.Port, asJSON bool) error {
 	if ports == nil {
-		ports = declaredPorts(c)
+		ports = declaredPorts(&c.Cluster)
 		if len(ports) == 0 {
 			return errors.New("policy simulate: no pod declares a container port: give --ports")
 		}
 	}
-	mx, err := c.Matrix(ports)
+	matrixOf := c.Cluster.Matrix
+	if c.Layered() {
+		matrixOf = c.Matrix
+	}
+	mx, err := matrixOf(ports)
 	if err != nil {
 		return fmt.Errorf("policy simulate: %w", err)
 	}

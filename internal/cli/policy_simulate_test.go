@@ -137,11 +137,16 @@ func TestPolicySimulateRefuses(t *testing.T) {
 		name, file, extra string
 		stderr            []string
 	}{
-		{"calico policy", "calico.yaml", `apiVersion: projectcalico.org/v3
+		{"calico policy in an undeclared tier", "calico.yaml", `apiVersion: projectcalico.org/v3
 kind: GlobalNetworkPolicy
 metadata: {name: platform.deny-metadata}
 spec: {tier: platform, selector: all()}
-`, []string{"calico.yaml:1: GlobalNetworkPolicy platform.deny-metadata: the simulator does not evaluate this kind yet"}},
+`, []string{"calico.yaml:1: GlobalNetworkPolicy platform.deny-metadata"}},
+		{"a policy kind not evaluated yet", "cnp.yaml", `apiVersion: policy.networking.k8s.io/v1alpha2
+kind: ClusterNetworkPolicy
+metadata: {name: guard}
+spec: {tier: Admin, priority: 10, subject: {namespaces: {}}}
+`, []string{"cnp.yaml:1: ClusterNetworkPolicy guard"}},
 		{"bad network policy", "bad.yaml", `# a typo must not drop a rule
 apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy

@@ -29,6 +29,9 @@
 // the engine's own validation, so a bad selector is reported at its
 // manifest rather than as a whole-cluster failure. A broken object is
 // skipped and loading goes on.
+//
+// Tiered is the same for the layered simulator (package tiered): it
+// evaluates the Calico and AdminNetworkPolicy kinds Cluster refuses.
 package load
 
 import (
@@ -40,6 +43,7 @@ import (
 
 	"github.com/bulwark-sec/bulwark/internal/manifest"
 	"github.com/bulwark-sec/bulwark/internal/policy/netpol"
+	"github.com/bulwark-sec/bulwark/internal/policy/tiered"
 )
 
 // Error is an object that could not be loaded.
@@ -83,13 +87,7 @@ func qualified(o manifest.Object) string {
 // what is read). It returns the cluster of every object that loaded and an
 // *Error for each that did not; the cluster is never nil.
 func Cluster(objs []manifest.Object) (*netpol.Cluster, []error) {
-	b := builder{
-		c:          &netpol.Cluster{},
-		namespaces: map[string]manifest.Object{},
-		pods:       map[string]manifest.Object{},
-		policies:   map[string]manifest.Object{},
-		ips:        map[string]string{},
-	}
+	b := newBuilder(&netpol.Cluster{})
 	var errs []error
 	for _, o := range objs {
 		if err := b.add(o); err != nil {
@@ -102,14 +100,34 @@ func Cluster(objs []manifest.Object) (*netpol.Cluster, []error) {
 // builder accumulates the cluster and remembers which object introduced
 // each name, so a duplicate is reported at both places.
 type builder struct {
-	c          *netpol.Cluster
+	c *netpol.Cluster
+	// layered, when set (Tiered), receives the layered kinds instead of
+	// refusing them; calicoObjs are the manifests of its Calico policies.
+	layered    *tiered.Cluster
+	calicoObjs []manifest.Object
 	namespaces map[string]manifest.Object // by name
 	pods       map[string]manifest.Object // by namespace/name
 	policies   map[string]manifest.Object // by namespace/name
 	ips        map[string]string          // pod IP to namespace/name
 }
 
+func newBuilder(c *netpol.Cluster) *builder {
+	return &builder{
+		c:          c,
+		namespaces: map[string]manifest.Object{},
+		pods:       map[string]manifest.Object{},
+		policies:   map[string]manifest.Object{},
+		ips:        map[string]string{},
+	}
+}
+
 func (b *builder) add(o manifest.Object) error {
+	if b.layered != nil && layeredKinds[gvk{o.APIVersion, o.Kind}] {
+		if err := b.addLayered(o); err != nil {
+			return &Error{Object: o, Policy: true, Err: err}
+		}
+		return nil
+	}
 	k, ok := kinds[gvk{o.APIVersion, o.Kind}]
 	if !ok {
 		if unsupportedPolicy(o) {
