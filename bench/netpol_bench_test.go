@@ -11,6 +11,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
+	"github.com/mattfenwick/cyclonus/pkg/matcher"
+
 	"github.com/bulwark-sec/bulwark/internal/policy/netpol"
 )
 
@@ -68,17 +70,84 @@ func BenchmarkNetpolMatrix(b *testing.B) {
 			runtime.GC()
 			var before runtime.MemStats
 			runtime.ReadMemStats(&before)
-			var cells int
+			var cells, allowed int
 			for b.Loop() {
 				m, err := c.Matrix(ports)
 				if err != nil {
 					b.Fatal(err)
 				}
-				cells = len(m.Cells)
+				cells, allowed = len(m.Cells), 0
+				for _, cell := range m.Cells {
+					// Self cells: Bulwark always allows a pod to reach itself;
+					// count them as cyclonus would see them through policy.
+					if cell.Verdict.Allowed {
+						allowed++
+					}
+				}
 			}
 			var after runtime.MemStats
 			runtime.ReadMemStats(&after)
 			b.ReportMetric(float64(cells), "cells")
+			b.ReportMetric(float64(allowed), "allowed")
+			b.ReportMetric(float64(after.HeapSys)/(1<<20), "heap-sys-MiB")
+		})
+	}
+}
+
+// BenchmarkCyclonusMatrix answers the same cells with cyclonus's matcher
+// (github.com/mattfenwick/cyclonus v0.5.6, the oracle of test/netpolcheck),
+// for the side-by-side figures in RESULTS.md. cyclonus gives a yes or no
+// per cell, without explanations.
+func BenchmarkCyclonusMatrix(b *testing.B) {
+	for _, size := range []struct {
+		name               string
+		ns, pods, policies int
+	}{
+		{"2000pods-500policies", 100, 20, 500},
+		{"200tenants-10pods", 200, 10, 400},
+	} {
+		b.Run(size.name, func(b *testing.B) {
+			c := synthCluster(size.ns, size.pods, size.policies)
+			nsLabels := map[string]map[string]string{}
+			for _, ns := range c.Namespaces {
+				l := map[string]string{"kubernetes.io/metadata.name": ns.Name}
+				for k, v := range ns.Labels {
+					l[k] = v
+				}
+				nsLabels[ns.Name] = l
+			}
+			peers := make([]*matcher.TrafficPeer, len(c.Pods))
+			for i, p := range c.Pods {
+				peers[i] = &matcher.TrafficPeer{IP: fmt.Sprintf("10.%d.%d.%d", i>>16, (i>>8)&255, i&255),
+					Internal: &matcher.InternalPeer{Namespace: p.Namespace, PodLabels: p.Labels, NamespaceLabels: nsLabels[p.Namespace]}}
+			}
+			// cyclonus needs policyTypes filled in, as the API server
+			// does: these policies have ingress rules only.
+			nps := make([]*networkingv1.NetworkPolicy, len(c.Policies))
+			for i := range c.Policies {
+				p := c.Policies[i].DeepCopy()
+				p.Spec.PolicyTypes = []networkingv1.PolicyType{networkingv1.PolicyTypeIngress}
+				nps[i] = p
+			}
+			runtime.GC()
+			var cells, allowed int
+			for b.Loop() {
+				cells, allowed = 0, 0
+				m := matcher.BuildNetworkPolicies(false, nps)
+				for _, from := range peers {
+					for _, to := range peers {
+						cells++
+						if m.IsTrafficAllowed(&matcher.Traffic{Source: from, Destination: to, ResolvedPort: 8080,
+							ResolvedPortName: "http", Protocol: corev1.ProtocolTCP}).IsAllowed() {
+							allowed++
+						}
+					}
+				}
+			}
+			var after runtime.MemStats
+			runtime.ReadMemStats(&after)
+			b.ReportMetric(float64(cells), "cells")
+			b.ReportMetric(float64(allowed), "allowed")
 			b.ReportMetric(float64(after.HeapSys)/(1<<20), "heap-sys-MiB")
 		})
 	}
