@@ -216,15 +216,9 @@ func (ps portSpec) protocolOr(def corev1.Protocol) corev1.Protocol {
 	return ps.protocol
 }
 
-// loadCluster loads the manifests, printing every problem to stderr, and
-// refuses (an error) when a problem could change the answer: see the help.
-func loadCluster(env Env, command string, paths []string) (*netpol.Cluster, error) {
-	return loadWith(env, command, paths, load.Cluster)
-}
-
-// loadWith is loadCluster with the loader to build the cluster with:
-// simulate evaluates Calico and AdminNetworkPolicy kinds (load.Tiered),
-// policy test does not yet and refuses them (load.Cluster).
+// loadWith loads the manifests with loader (load.Tiered for simulate and
+// test), printing every problem to stderr, and refuses (an error) when a
+// problem could change the answer: see the help.
 func loadWith[C any](env Env, command string, paths []string, loader func([]manifest.Object) (C, []error)) (C, error) {
 	var none C
 	objs, readErrs := manifest.Load(paths...)

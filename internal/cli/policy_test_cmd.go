@@ -6,14 +6,19 @@ import (
 
 	"github.com/bulwark-sec/bulwark/internal/config"
 	"github.com/bulwark-sec/bulwark/internal/policy/expect"
+	"github.com/bulwark-sec/bulwark/internal/policy/load"
 )
 
 const policyTestHelp = `
 Check reachability expectations (a YAML file: see below) against Kubernetes
 manifests (files, or directories walked for *.yaml, *.yml and *.json), with
-the simulator's exact NetworkPolicy semantics, and print a table: each
-expectation PASS, FAIL or ERROR, and for each failure the first offending
-connections with the policy and rule that decided them.
+the simulator's semantics, and print a table: each expectation PASS, FAIL
+or ERROR, and for each failure the first offending connections with the
+policy and rule that decided them. Every flavor 'bulwark policy compile'
+writes is evaluated: NetworkPolicies alone (exact Kubernetes semantics,
+the same answers as without the others), and Calico tiers
+(projectcalico.org/v3 Tier, NetworkPolicy, GlobalNetworkPolicy) and
+AdminNetworkPolicy/BaselineAdminNetworkPolicy layered around them.
 
   expectations:
     - name: "cross-namespace probes fail by default (RFC 2.5.1)"
@@ -29,7 +34,8 @@ different tenants is an error.
 
 Manifests are loaded as by 'bulwark policy simulate', with the same
 refusals: a policy that cannot be read or is of a kind the simulator does
-not evaluate yet means no answer.
+not evaluate yet (staged Calico policies, v1alpha2 ClusterNetworkPolicy)
+means no answer.
 Exit status: 0 every expectation holds, 1 one does not (or no answer), 2 usage.`
 
 // errExpectations is returned when an expectation does not hold.
@@ -67,15 +73,15 @@ func runPolicyTest(env Env, args []string) error {
 			registry[name] = t.Namespaces
 		}
 	}
-	c, err := loadCluster(env, "policy test", fs.Args()[1:])
+	c, err := loadWith(env, "policy test", fs.Args()[1:], load.Tiered)
 	if err != nil {
 		return err
 	}
-	tenants, err := expect.TenantsOf(registry, c)
+	tenants, err := expect.TenantsOf(registry, &c.Cluster)
 	if err != nil {
 		return fmt.Errorf("policy test: %w", err)
 	}
-	failed, err := expect.Write(env.Stdout, expect.Check(c, tenants, exps), *shown)
+	failed, err := expect.Write(env.Stdout, expect.CheckTiered(c, tenants, exps), *shown)
 	if err != nil {
 		return err
 	}

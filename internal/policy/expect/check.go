@@ -7,6 +7,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/bulwark-sec/bulwark/internal/policy/netpol"
+	"github.com/bulwark-sec/bulwark/internal/policy/tiered"
 )
 
 // Result is the outcome of one expectation.
@@ -29,7 +30,12 @@ func (r Result) Passed() bool { return r.Err == nil && len(r.Failures) == 0 }
 type Failure struct {
 	From, To netpol.Endpoint
 	Port     netpol.Port
-	Verdict  netpol.Verdict
+	// Verdict is the deciding engine's answer. When the layered engine
+	// decided (CheckTiered with Calico or AdminNetworkPolicy objects), each
+	// side's Reason is the layered decision rendered in full, as in
+	// tiered.Cluster.Matrix, and Policy and Rule name its deciding rule.
+	Verdict netpol.Verdict
+	layered bool
 }
 
 // Explain says what decided: for a connection expected denied, both
@@ -38,18 +44,41 @@ type Failure struct {
 func (f Failure) Explain() []string {
 	var out []string
 	if f.Verdict.Allowed || !f.Verdict.Egress.Allowed {
-		out = append(out, "egress:  "+f.Verdict.Egress.String())
+		out = append(out, "egress:  "+f.explain(f.Verdict.Egress))
 	}
 	if f.Verdict.Allowed || !f.Verdict.Ingress.Allowed {
-		out = append(out, "ingress: "+f.Verdict.Ingress.String())
+		out = append(out, "ingress: "+f.explain(f.Verdict.Ingress))
 	}
 	return out
 }
 
-// Check evaluates every expectation against c, with tenants resolved by
-// t, in order. An expectation that cannot be checked is a Result with Err.
+func (f Failure) explain(d netpol.Decision) string {
+	if f.layered {
+		return string(d.Reason) // the layered Decision's String
+	}
+	return d.String()
+}
+
+// Check evaluates every expectation against c's Kubernetes
+// NetworkPolicies, with tenants resolved by t, in order. An expectation
+// that cannot be checked is a Result with Err.
 func Check(c *netpol.Cluster, t Tenants, exps []Expectation) []Result {
-	ch := checker{c: c, t: t, matrices: map[netpol.Port]*podMatrix{}}
+	return run(checker{c: c, eng: c, t: t}, exps)
+}
+
+// CheckTiered is Check with the layered engine (package tiered): Calico
+// tiers and AdminNetworkPolicies around the NetworkPolicies. Without
+// Calico or AdminNetworkPolicy objects it is Check on c.Cluster: the
+// same verdicts and the same explanations.
+func CheckTiered(c *tiered.Cluster, t Tenants, exps []Expectation) []Result {
+	if !c.Layered() {
+		return Check(&c.Cluster, t, exps)
+	}
+	return run(checker{c: &c.Cluster, eng: layeredEngine{c}, t: t, layered: true}, exps)
+}
+
+func run(ch checker, exps []Expectation) []Result {
+	ch.matrices = map[netpol.Port]*podMatrix{}
 	out := make([]Result, 0, len(exps))
 	for _, e := range exps {
 		out = append(out, ch.check(e))
@@ -57,10 +86,35 @@ func Check(c *netpol.Cluster, t Tenants, exps []Expectation) []Result {
 	return out
 }
 
+// engine decides connections: *netpol.Cluster, or layeredEngine.
+type engine interface {
+	Evaluate(src, dst netpol.Endpoint, port netpol.Port) (netpol.Verdict, error)
+	Matrix(ports []netpol.Port) (*netpol.Matrix, error)
+}
+
+// layeredEngine gives the layered verdicts in netpol's shape, each side's
+// layered Decision rendered as its Reason (as tiered.Cluster.Matrix does).
+type layeredEngine struct{ c *tiered.Cluster }
+
+func (l layeredEngine) Matrix(ports []netpol.Port) (*netpol.Matrix, error) { return l.c.Matrix(ports) }
+
+func (l layeredEngine) Evaluate(src, dst netpol.Endpoint, port netpol.Port) (netpol.Verdict, error) {
+	v, err := l.c.Evaluate(src, dst, port)
+	if err != nil {
+		return netpol.Verdict{}, err
+	}
+	flat := func(d tiered.Decision) netpol.Decision {
+		return netpol.Decision{Allowed: d.Allowed, Reason: netpol.Reason(d.String()), Policy: d.Policy, Rule: d.Rule}
+	}
+	return netpol.Verdict{Allowed: v.Allowed, Egress: flat(v.Egress), Ingress: flat(v.Ingress)}, nil
+}
+
 // checker evaluates pod-to-pod connections through one matrix per port,
 // so the cluster is compiled once per port rather than once per pair.
 type checker struct {
-	c        *netpol.Cluster
+	c        *netpol.Cluster // the pods and namespaces
+	eng      engine
+	layered  bool
 	t        Tenants
 	matrices map[netpol.Port]*podMatrix
 }
@@ -98,7 +152,7 @@ func (ch *checker) check(e Expectation) Result {
 				}
 				r.Pairs++
 				if v.Allowed != e.Allow {
-					r.Failures = append(r.Failures, Failure{From: src, To: dst, Port: port, Verdict: v})
+					r.Failures = append(r.Failures, Failure{From: src, To: dst, Port: port, Verdict: v, layered: ch.layered})
 				}
 			}
 		}
@@ -138,11 +192,11 @@ func (ch *checker) ports(ps PortSpec, dst netpol.Endpoint) []netpol.Port {
 
 func (ch *checker) verdict(src, dst netpol.Endpoint, port netpol.Port) (netpol.Verdict, error) {
 	if src.Pod == "" || dst.Pod == "" {
-		return ch.c.Evaluate(src, dst, port)
+		return ch.eng.Evaluate(src, dst, port)
 	}
 	pm, ok := ch.matrices[port]
 	if !ok {
-		mx, err := ch.c.Matrix([]netpol.Port{port})
+		mx, err := ch.eng.Matrix([]netpol.Port{port})
 		if err != nil {
 			return netpol.Verdict{}, err
 		}
@@ -155,7 +209,7 @@ func (ch *checker) verdict(src, dst netpol.Endpoint, port netpol.Port) (netpol.V
 	i, iok := pm.index[src]
 	j, jok := pm.index[dst]
 	if !iok || !jok {
-		return ch.c.Evaluate(src, dst, port) // reports the unknown pod
+		return ch.eng.Evaluate(src, dst, port) // reports the unknown pod
 	}
 	// One port: cells are in source, then destination order.
 	return pm.mx.Cells[i*len(pm.mx.Pods)+j].Verdict, nil

@@ -1,5 +1,6 @@
 // Package expect checks reachability expectations written in YAML against
-// the network-policy model (package netpol): "tenant shop cannot reach
+// the network-policy model (package netpol, or package tiered with Calico tiers
+// and AdminNetworkPolicies layered around it): "tenant shop cannot reach
 // tenant billing", "no tenant reaches 169.254.169.254", "the gateway
 // reaches shop/web on 8080". It is what `bulwark policy test` runs, so that
 // a GitOps repository states its isolation promises next to its policies
