@@ -61,6 +61,7 @@ func (g *Gateway) finish(gen *generation, rw *responseRecorder, r *http.Request,
 
 func (g *Gateway) observe(gen *generation, rw *responseRecorder, r *http.Request, s *request.State) {
 	end := g.now()
+	uri := events.RedactURI(r.RequestURI)
 	routeID, tenant := "", ""
 	if s.Route != nil {
 		routeID, tenant = s.Route.ID, s.Route.Tenant
@@ -70,7 +71,7 @@ func (g *Gateway) observe(gen *generation, rw *responseRecorder, r *http.Request
 		if v.Security() {
 			g.events.Emit("security", events.Security{
 				Time: end, Type: "security", RequestID: s.ID, SrcIP: s.ClientIP.String(),
-				Host: r.Host, Method: r.Method, URI: r.RequestURI, Route: routeID, Tenant: tenant,
+				Host: r.Host, Method: r.Method, URI: uri, Route: routeID, Tenant: tenant,
 				Layer: v.Layer, Action: v.Action, Mode: v.Mode, Rules: v.Rules, Score: v.Score,
 				RuleSet: v.RuleSet, Candidate: v.RuleSet == "candidate", Status: rw.status, Reason: v.Cause,
 			})
@@ -81,7 +82,7 @@ func (g *Gateway) observe(gen *generation, rw *responseRecorder, r *http.Request
 	}
 	a := events.Access{
 		Time: end, Type: "access", RequestID: s.ID, SrcIP: s.ClientIP.String(),
-		Host: r.Host, Method: r.Method, URI: r.RequestURI, Proto: r.Proto,
+		Host: r.Host, Method: r.Method, URI: uri, Proto: r.Proto,
 		Route: routeID, Tenant: tenant, Status: rw.status, Bytes: rw.bytes,
 		DurationMS: float64(end.Sub(s.Start).Microseconds()) / 1000,
 		Upstream:   s.Upstream, UserAgent: r.UserAgent(),
