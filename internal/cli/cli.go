@@ -29,6 +29,7 @@ func commands() []command {
 		{"demo", "run the quickstart: the gateway with a demo backend on the default ports", runDemo},
 		{"config", "work with configuration directories (config check DIR)", runConfig},
 		{"policy", "compile, simulate and test tenant network policies", runPolicy},
+		{"audit", "check a GitOps repository against the invariants", runAudit},
 		{"version", "print the version", runVersion},
 	}
 }

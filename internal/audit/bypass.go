@@ -1,0 +1,122 @@
+package audit
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/bulwark-sec/bulwark/internal/config"
+)
+
+// bypassCheck is INV-1: the gateway is the only way in. Traffic that
+// reaches a tenant through another ingress controller, a LoadBalancer or
+// NodePort Service, or a host port never meets the WAF.
+type bypassCheck struct{ class string }
+
+func (bypassCheck) ID() string    { return "INV-1" }
+func (bypassCheck) Title() string { return "all external traffic passes through the gateway's WAF" }
+func (bypassCheck) Rule() string {
+	return "INV-1: All external HTTP/HTTPS traffic MUST pass through WAF (RFC-TENANT-SECURITY-0001 §2.4)."
+}
+
+func (c bypassCheck) Run(r *Repo) []Finding {
+	var out []Finding
+	for _, o := range r.Kind("Ingress") {
+		class := str(o.Fields, "spec", "ingressClassName")
+		if class == "" {
+			class = str(o.Fields, "metadata", "annotations", "kubernetes.io/ingress.class")
+		}
+		if class != c.class {
+			got := "no ingress class"
+			if class != "" {
+				got = fmt.Sprintf("ingress class %q", class)
+			}
+			out = append(out, o.finding(c.ID(), Error,
+				fmt.Sprintf("Ingress uses %s, not Bulwark's %q: its traffic bypasses the WAF", got, c.class),
+				fmt.Sprintf("set spec.ingressClassName: %s", c.class)))
+		}
+	}
+	tenant := r.tenantNamespaces()
+	for _, o := range r.Objects {
+		if !tenant(namespaceOf(o)) {
+			continue
+		}
+		if o.Kind == "Service" {
+			if t := str(o.Fields, "spec", "type"); t == "LoadBalancer" || t == "NodePort" {
+				out = append(out, o.finding(c.ID(), Error,
+					fmt.Sprintf("tenant Service of type %s is reachable without the gateway", t),
+					"use type ClusterIP and route external traffic through a Bulwark route"))
+			}
+			continue
+		}
+		pod := podSpec(o)
+		if pod == nil {
+			continue
+		}
+		if b, _ := pod["hostNetwork"].(bool); b {
+			out = append(out, o.finding(c.ID(), Error, "tenant workload uses hostNetwork: it listens on the node, beside the gateway",
+				"remove hostNetwork and expose the workload through a Bulwark route"))
+		}
+		if ports := hostPorts(pod); len(ports) > 0 {
+			out = append(out, o.finding(c.ID(), Error,
+				fmt.Sprintf("tenant workload binds host port %s: it is reachable on the node, beside the gateway", strings.Join(ports, ", ")),
+				"remove hostPort and expose the workload through a Bulwark route"))
+		}
+	}
+	return out
+}
+
+// namespaceOf is the object's namespace, "default" when the manifest does
+// not say (kubectl apply puts it there).
+func namespaceOf(o Object) string {
+	if o.Namespace == "" {
+		return "default"
+	}
+	return o.Namespace
+}
+
+// tenantNamespaces decides which namespaces belong to tenants: those of
+// the Bulwark registry when the repository has a configuration, otherwise
+// every namespace but kube-* and the gateway's.
+func (r *Repo) tenantNamespaces() func(string) bool {
+	if r.Config != nil {
+		set := map[string]bool{}
+		for _, t := range r.Config.Platform.Tenants {
+			for _, ns := range t.Namespaces {
+				set[ns] = true
+			}
+		}
+		return func(ns string) bool { return set[ns] }
+	}
+	gw := config.DefaultPlatform().Network.Gateway.Namespace
+	return func(ns string) bool { return !strings.HasPrefix(ns, "kube-") && ns != gw }
+}
+
+// podSpec returns the pod spec of a Pod or a workload's template.
+func podSpec(o Object) map[string]any {
+	switch o.Kind {
+	case "Pod":
+		return mapping(o.Fields, "spec")
+	case "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job":
+		return mapping(o.Fields, "spec", "template", "spec")
+	case "CronJob":
+		return mapping(o.Fields, "spec", "jobTemplate", "spec", "template", "spec")
+	}
+	return nil
+}
+
+// hostPorts lists container/hostPort for every container binding one.
+func hostPorts(pod map[string]any) []string {
+	var out []string
+	for _, key := range []string{"initContainers", "containers"} {
+		for _, c := range list(pod, key) {
+			for _, p := range list(c, "ports") {
+				if hp, ok := field(p, "hostPort").(float64); ok && hp > 0 {
+					out = append(out, fmt.Sprintf("%d (container %s)", int(hp), str(c, "name")))
+				}
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,211 @@
+package audit
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/bulwark-sec/bulwark/internal/config"
+	"github.com/bulwark-sec/bulwark/internal/manifest"
+)
+
+// Repo is a repository loaded once for every check.
+type Repo struct {
+	// Root is the audited path as given.
+	Root string
+	// Objects are the Kubernetes objects, File relative to Root.
+	Objects []Object
+	// Config is Bulwark's configuration when Root has a platform.yaml
+	// that loads; nil otherwise.
+	Config *config.Config
+	// LoadFindings are the files and documents that could not be read.
+	LoadFindings []Finding
+}
+
+// Object is a manifest with its content decoded loosely: checks read the
+// fields they need and ignore the rest.
+type Object struct {
+	manifest.Object
+	Fields map[string]any
+}
+
+// Ref is kind namespace/name, as findings name objects.
+func (o Object) Ref() string { return objectName(o.Kind, o.Namespace, o.Object.Name) }
+
+// finding locates a finding at o.
+func (o Object) finding(check string, sev Severity, msg, fix string) Finding {
+	return Finding{Check: check, Severity: sev, File: o.File, Line: o.Line, Object: o.Ref(), Message: msg, Remediation: fix}
+}
+
+// ErrUnreadable is returned when the path itself cannot be read.
+var ErrUnreadable = errors.New("unreadable")
+
+// Load reads the repository at root: every *.yaml, *.yml and *.json file
+// outside dot-directories as Kubernetes manifests, except Bulwark's own
+// platform.yaml and tenants/ when root has a platform.yaml, which are
+// loaded as Bulwark configuration instead. Only an unreadable root is an
+// error; every other problem is a LOAD finding.
+func Load(root string) (*Repo, error) {
+	info, err := os.Stat(root)
+	if err != nil {
+		return nil, fmt.Errorf("audit: %w: %v", ErrUnreadable, err)
+	}
+	r := &Repo{Root: root}
+	base := root
+	if !info.IsDir() {
+		base = filepath.Dir(root)
+	}
+	hasConfig := info.IsDir() && fileExists(filepath.Join(root, config.PlatformFile))
+	if hasConfig {
+		r.loadConfig()
+	}
+	files, err := manifestFiles(root, hasConfig)
+	if err != nil {
+		return nil, fmt.Errorf("audit: %w: %v", ErrUnreadable, err)
+	}
+	for _, f := range files {
+		rel := relSlash(base, f)
+		data, err := os.ReadFile(f)
+		if err != nil {
+			r.LoadFindings = append(r.LoadFindings, Finding{Check: LoadID, Severity: Error, File: rel, Message: "cannot read: " + err.Error()})
+			continue
+		}
+		objs, errs := manifest.Parse(rel, data)
+		for _, e := range errs {
+			r.LoadFindings = append(r.LoadFindings, loadFinding(rel, e))
+		}
+		for _, o := range objs {
+			var m map[string]any
+			if err := json.Unmarshal(o.JSON, &m); err != nil {
+				r.LoadFindings = append(r.LoadFindings, Finding{Check: LoadID, Severity: Error, File: rel, Line: o.Line, Message: err.Error()})
+				continue
+			}
+			r.Objects = append(r.Objects, Object{Object: o, Fields: m})
+		}
+	}
+	return r, nil
+}
+
+// loadFinding turns a manifest error into a finding. YAML that is not a
+// Kubernetes object (a values file, an expectations file) is only a note:
+// it is not audited, but nothing in it is broken.
+func loadFinding(rel string, err error) Finding {
+	f := Finding{Check: LoadID, Severity: Error, File: rel, Message: err.Error(),
+		Remediation: "fix the file's syntax so it can be audited"}
+	var me *manifest.Error
+	if errors.As(err, &me) {
+		f.Line, f.Message = me.Line, me.Msg
+		if strings.HasPrefix(me.Msg, "missing apiVersion or kind") || strings.HasPrefix(me.Msg, "expected a Kubernetes object") {
+			f.Severity = Note
+			f.Message = "not a Kubernetes object, not audited: " + me.Msg
+			f.Remediation = ""
+		}
+	}
+	return f
+}
+
+func (r *Repo) loadConfig() {
+	cfg, err := config.LoadDir(r.Root)
+	if err == nil {
+		r.Config = cfg
+		return
+	}
+	var errs config.Errors
+	if !errors.As(err, &errs) {
+		r.LoadFindings = append(r.LoadFindings, Finding{Check: LoadID, Severity: Error, File: config.PlatformFile, Message: err.Error()})
+		return
+	}
+	for _, e := range errs {
+		msg := e.Msg
+		if e.Field != "" {
+			msg = e.Field + ": " + msg
+		}
+		r.LoadFindings = append(r.LoadFindings, Finding{Check: LoadID, Severity: Error, File: relSlash(r.Root, e.File), Line: e.Line,
+			Message: "Bulwark configuration: " + msg, Remediation: "run 'bulwark config check' and fix the configuration"})
+	}
+}
+
+// manifestFiles lists the manifest files under root in name order,
+// skipping dot-directories and, with skipConfig, Bulwark's configuration.
+func manifestFiles(root string, skipConfig bool) ([]string, error) {
+	var files []string
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel := relSlash(root, p)
+		if d.IsDir() {
+			if p != root && (strings.HasPrefix(d.Name(), ".") || (skipConfig && rel == config.TenantDir)) {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if skipConfig && rel == config.PlatformFile {
+			return nil
+		}
+		switch filepath.Ext(p) {
+		case ".yaml", ".yml", ".json":
+			files = append(files, p)
+		}
+		return nil
+	})
+	sort.Strings(files)
+	return files, err
+}
+
+// relSlash is p relative to base with forward slashes, or p itself when it
+// is not under base.
+func relSlash(base, p string) string {
+	if rel, err := filepath.Rel(base, p); err == nil && !strings.HasPrefix(rel, "..") {
+		return filepath.ToSlash(rel)
+	}
+	return filepath.ToSlash(p)
+}
+
+func fileExists(p string) bool {
+	info, err := os.Stat(p)
+	return err == nil && !info.IsDir()
+}
+
+// Kind returns the objects of one kind, in load order.
+func (r *Repo) Kind(kind string) []Object {
+	var out []Object
+	for _, o := range r.Objects {
+		if o.Kind == kind {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// field walks o's content along keys, returning nil where the path ends.
+func field(v any, keys ...string) any {
+	for _, k := range keys {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = m[k]
+	}
+	return v
+}
+
+func str(v any, keys ...string) string {
+	s, _ := field(v, keys...).(string)
+	return s
+}
+
+func list(v any, keys ...string) []any {
+	l, _ := field(v, keys...).([]any)
+	return l
+}
+
+func mapping(v any, keys ...string) map[string]any {
+	m, _ := field(v, keys...).(map[string]any)
+	return m
+}

@@ -1,0 +1,87 @@
+package audit
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/bulwark-sec/bulwark/internal/config"
+)
+
+// tlsVersionCheck is INV-2 where the repository can set a TLS minimum
+// besides Bulwark: Bulwark's own tls.min_version cannot be below 1.2 (the
+// configuration does not load), so its value is reported as evidence, and
+// the Kubernetes side is checked for settings that lower it.
+type tlsVersionCheck struct{}
+
+func (tlsVersionCheck) ID() string    { return "INV-2" }
+func (tlsVersionCheck) Title() string { return "TLS 1.2 or later on every public endpoint" }
+func (tlsVersionCheck) Rule() string {
+	return "INV-2: All public endpoints MUST use TLS 1.2+ (RFC-TENANT-SECURITY-0001 §2.4)."
+}
+
+// weakProtocols are ssl-protocols tokens below TLS 1.2.
+var weakProtocols = map[string]bool{"SSLv2": true, "SSLv3": true, "TLSv1": true, "TLSv1.0": true, "TLSv1.1": true}
+
+// weakTraefik are Traefik TLSOption minVersion values below TLS 1.2.
+var weakTraefik = map[string]bool{"VersionTLS10": true, "VersionTLS11": true, "VersionSSL30": true}
+
+const tlsFix = "allow only TLSv1.2 and TLSv1.3"
+
+func (c tlsVersionCheck) Run(r *Repo) []Finding {
+	var out []Finding
+	if r.Config != nil {
+		out = append(out, Finding{Check: c.ID(), Severity: Note, File: config.PlatformFile,
+			Line:    keyLine(filepath.Join(r.Root, config.PlatformFile), "min_version"),
+			Message: fmt.Sprintf("evidence: Bulwark's listener accepts TLS %s and later (tls.min_version)", r.Config.Platform.TLS.MinVersion)})
+	}
+	for _, o := range r.Objects {
+		switch o.Kind {
+		case "Ingress":
+			if weak := weakTokens(str(o.Fields, "metadata", "annotations", "nginx.ingress.kubernetes.io/ssl-protocols")); weak != "" {
+				out = append(out, o.finding(c.ID(), Error,
+					"annotation nginx.ingress.kubernetes.io/ssl-protocols enables "+weak, tlsFix+", or remove the annotation"))
+			}
+		case "ConfigMap":
+			if weak := weakTokens(str(o.Fields, "data", "ssl-protocols")); weak != "" {
+				out = append(out, o.finding(c.ID(), Error, "ingress controller setting ssl-protocols enables "+weak, tlsFix))
+			}
+		case "TLSOption":
+			if v := str(o.Fields, "spec", "minVersion"); weakTraefik[v] {
+				out = append(out, o.finding(c.ID(), Error, "spec.minVersion is "+v, "set spec.minVersion: VersionTLS12"))
+			}
+		}
+	}
+	return out
+}
+
+// weakTokens returns the protocols below TLS 1.2 in a space-separated
+// ssl-protocols value, joined by ", ".
+func weakTokens(v string) string {
+	var weak []string
+	for _, t := range strings.Fields(v) {
+		if weakProtocols[t] {
+			weak = append(weak, t)
+		}
+	}
+	return strings.Join(weak, ", ")
+}
+
+// keyLine is the first line of file where key is set, 0 if none: evidence
+// points at the setting, or at the file when the default applies.
+func keyLine(file, key string) int {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return 0
+	}
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for n := 1; sc.Scan(); n++ {
+		if strings.HasPrefix(strings.TrimSpace(sc.Text()), key+":") {
+			return n
+		}
+	}
+	return 0
+}
