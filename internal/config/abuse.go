@@ -50,7 +50,7 @@ func (r Rate) PerSecond() float64 {
 // Redis is a Redis server shared by gateway replicas.
 type Redis struct {
 	Address      string   `yaml:"address" doc:"host:port of the Redis server. Empty: no Redis."`
-	PasswordFile string   `yaml:"password_file" doc:"File holding the Redis password (a mounted secret); never the password itself in Git."`
+	PasswordFile string   `yaml:"password_file" doc:"File holding the Redis password (a mounted secret), relative to the configuration directory unless absolute; never the password itself in Git."`
 	DB           int      `yaml:"db" doc:"Redis database number."`
 	Timeout      Duration `yaml:"timeout" doc:"Time allowed for one Redis command; slower counts as unreachable."`
 	KeyPrefix    string   `yaml:"key_prefix" doc:"Prefix of every key Bulwark writes."`

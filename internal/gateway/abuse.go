@@ -38,7 +38,7 @@ func (g *Gateway) startAbuse(cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
-	g.limiter, err = ratelimit.New(ratelimit.Options{Policy: p.RateLimit, Redis: p.Redis, Now: g.now, Log: g.log, Registerer: g.reg,
+	g.limiter, err = ratelimit.New(ratelimit.Options{Policy: p.RateLimit, Redis: p.Redis, Files: cfg.ReadFile, Now: g.now, Log: g.log, Registerer: g.reg,
 		OnFallback: g.rateLimitFallback})
 	if err != nil {
 		return err

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/bulwark-sec/bulwark/internal/config"
+	"github.com/bulwark-sec/bulwark/internal/redisconn"
 )
 
 // Options configure the process-lifetime Limiter. It outlives
@@ -21,6 +22,10 @@ type Options struct {
 	Policy config.RateLimitPolicy
 	// Redis is used when Policy.Store is "redis".
 	Redis config.Redis
+	// Files reads a relative redis.password_file from the configuration
+	// directory (config.Config.ReadFile); nil reads it from the working
+	// directory.
+	Files func(string) ([]byte, error)
 	// Now is the clock of every decision. Nil means time.Now for the
 	// memory store and Redis's own clock (TIME, shared by all replicas,
 	// so their clock skew does not move the budget) for the Redis store.
@@ -42,6 +47,7 @@ type Limiter struct {
 	redisNow bool // Options.Now was nil: the Redis script uses TIME
 	log      *slog.Logger
 	fallback func(bool, error)
+	files    func(string) ([]byte, error)
 	m        *metrics
 	mem      *memoryStore
 
@@ -55,7 +61,7 @@ type Limiter struct {
 // connects without waiting for Redis: an unreachable server starts the
 // Limiter in fallback (OnFallback is called) rather than failing.
 func New(o Options) (*Limiter, error) {
-	l := &Limiter{now: o.Now, redisNow: o.Now == nil, log: o.Log, fallback: o.OnFallback, routes: map[string]uint32{}}
+	l := &Limiter{now: o.Now, redisNow: o.Now == nil, log: o.Log, fallback: o.OnFallback, files: o.Files, routes: map[string]uint32{}}
 	if l.now == nil {
 		l.now = time.Now
 	}
@@ -107,7 +113,7 @@ func (l *Limiter) Reconfigure(p config.RateLimitPolicy, r config.Redis) error {
 	password := ""
 	if p.Store == "redis" {
 		var err error
-		if password, err = readPassword(r); err != nil {
+		if password, err = redisconn.Password(r, l.files); err != nil {
 			return fmt.Errorf("ratelimit: %w", err)
 		}
 	}

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -13,6 +11,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/bulwark-sec/bulwark/internal/config"
+	"github.com/bulwark-sec/bulwark/internal/redisconn"
 )
 
 // gcraScript is gcra.decide in Lua, run atomically by Redis: one script,
@@ -74,41 +73,11 @@ type redisStore struct {
 	recovered time.Time
 }
 
-func readPassword(r config.Redis) (string, error) {
-	if r.PasswordFile == "" {
-		return "", nil
-	}
-	b, err := os.ReadFile(r.PasswordFile)
-	if err != nil {
-		return "", fmt.Errorf("redis.password_file: %w", err)
-	}
-	return strings.TrimRight(string(b), "\r\n"), nil
-}
-
 // newRedisStore connects lazily: it never blocks on an unreachable
 // server. It pings once; a failure starts the store in fallback.
 func newRedisStore(l *Limiter, r config.Redis, password string) *redisStore {
-	timeout := time.Duration(r.Timeout)
-	if timeout <= 0 {
-		timeout = 50 * time.Millisecond
-	}
-	rs := &redisStore{cfg: r, password: password, timeout: timeout, l: l, closed: make(chan struct{}), backoff: probeMin}
-	rs.client = redis.NewClient(&redis.Options{
-		Addr:     r.Address,
-		Password: password,
-		DB:       r.DB,
-		// One attempt per command and per dial, each bounded by
-		// redis.timeout: slower counts as unreachable, and a retry
-		// would only make the request wait longer before the fallback.
-		MaxRetries:            -1,
-		DialerRetries:         1,
-		DialTimeout:           timeout,
-		ReadTimeout:           timeout,
-		WriteTimeout:          timeout,
-		PoolTimeout:           timeout,
-		ContextTimeoutEnabled: true,
-		DisableIdentity:       true,
-	})
+	rs := &redisStore{cfg: r, password: password, timeout: redisconn.Timeout(r), l: l, closed: make(chan struct{}), backoff: probeMin}
+	rs.client = redisconn.New(r, password)
 	if err := rs.ping(); err != nil {
 		rs.fail(err)
 	}

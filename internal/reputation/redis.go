@@ -3,19 +3,16 @@ package reputation
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/bulwark-sec/bulwark/internal/config"
+	"github.com/bulwark-sec/bulwark/internal/redisconn"
 )
 
 // redisRetryAfter is how long the ban store leaves Redis alone after a
@@ -60,29 +57,12 @@ func newRedisBans(r config.Redis, files func(string) ([]byte, error), m *metrics
 	if r.Address == "" {
 		return nil, nil
 	}
-	password := ""
-	if r.PasswordFile != "" {
-		var data []byte
-		var err error
-		if filepath.IsAbs(r.PasswordFile) || files == nil {
-			data, err = os.ReadFile(r.PasswordFile)
-		} else {
-			data, err = files(r.PasswordFile)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("redis.password_file: %w", err)
-		}
-		password = strings.TrimRight(string(data), "\r\n")
+	password, err := redisconn.Password(r, files)
+	if err != nil {
+		return nil, err
 	}
-	timeout := r.Timeout.D()
-	if timeout <= 0 {
-		timeout = 50 * time.Millisecond
-	}
-	c := redis.NewClient(&redis.Options{
-		Addr: r.Address, Password: password, DB: r.DB,
-		DialTimeout: timeout, ReadTimeout: timeout, WriteTimeout: timeout, PoolTimeout: timeout,
-		MaxRetries: -1, DialerRetries: 1, ContextTimeoutEnabled: true, DisableIdentity: true,
-	})
+	timeout := redisconn.Timeout(r)
+	c := redisconn.New(r, password)
 	return &redisBans{c: c, prefix: r.KeyPrefix + "ban:", timeout: timeout, m: m, log: log, now: now}, nil
 }
 
