@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -137,7 +138,7 @@ func (c *Config) validateTenantNetworks(files map[string]*tenantNetFile) {
 				f.src.errorf(field+".name", "expected a unique service name, got %q", s.Name)
 			}
 			services[s.Name] = true
-			if s.Namespace != "" && !contains(c.Platform.Tenants[t].Namespaces, s.Namespace) {
+			if s.Namespace != "" && !slices.Contains(c.Platform.Tenants[t].Namespaces, s.Namespace) {
 				f.src.errorf(field+".namespace", "%s is not a namespace of tenant %q (tenants.%s.namespaces in %s)", s.Namespace, t, t, PlatformFile)
 			}
 			if len(c.Platform.Tenants[t].Namespaces) == 0 {
@@ -211,7 +212,7 @@ func (f *tenantNetFile) hasService(name string) bool {
 
 func (f *tenantNetFile) grants(service, tenant string) bool {
 	for _, g := range f.net.Grants {
-		if g.Service == service && contains(g.Tenants, tenant) {
+		if g.Service == service && slices.Contains(g.Tenants, tenant) {
 			return true
 		}
 	}
@@ -236,15 +237,6 @@ func checkPorts(src *source, field string, ports []int) {
 			src.errorf(field, "expected ports from 1 to 65535, got %d", p)
 		}
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func orNone(list []string) string {

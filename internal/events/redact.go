@@ -2,13 +2,10 @@ package events
 
 import (
 	"net/url"
-	"regexp"
 	"strings"
-)
 
-// sensitiveParam matches query parameter names whose values are
-// credentials. The WAF's rule data uses the same idea (internal/waf).
-var sensitiveParam = regexp.MustCompile(`(?i)pass|pwd|token|secret|auth|session|api[-_]?key|credential|signature|sig$`)
+	"github.com/bulwark-sec/bulwark/internal/request"
+)
 
 // RedactURI returns a request URI for the event log with the values of
 // credential-like query parameters replaced by "[redacted]": events are
@@ -30,7 +27,7 @@ func RedactURI(uri string) string {
 		if decoded, err := url.QueryUnescape(name); err == nil {
 			name = decoded
 		}
-		if sensitiveParam.MatchString(name) {
+		if request.CredentialName(name) {
 			parts[i] = p[:strings.IndexByte(p, '=')+1] + "[redacted]"
 			changed = true
 		}

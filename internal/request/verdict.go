@@ -1,6 +1,9 @@
 package request
 
-import "net/http"
+import (
+	"net/http"
+	"regexp"
+)
 
 // Layer names the part of the gateway that made a decision. Layers are a
 // fixed set so they can be metric labels.
@@ -82,3 +85,12 @@ func (v Verdict) Security() bool {
 	}
 	return false
 }
+
+// credentialName matches parameter, argument, cookie and header names
+// whose values are credentials.
+var credentialName = regexp.MustCompile(`(?i)pass|pwd|token|secret|auth|session|api[-_]?key|credential|signature|sig$`)
+
+// CredentialName reports whether a parameter, argument or header named
+// name carries a credential, whose value must never reach an event: the
+// WAF's matched data and the event log's URIs both redact by this rule.
+func CredentialName(name string) bool { return credentialName.MatchString(name) }

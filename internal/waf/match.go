@@ -1,7 +1,6 @@
 package waf
 
 import (
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -64,10 +63,6 @@ func txInt(tx types.Transaction, name string) int {
 	return n
 }
 
-// sensitiveName matches argument and cookie names whose values are
-// credentials.
-var sensitiveName = regexp.MustCompile(`(?i)pass|pwd|token|secret|auth|session|api[-_]?key|credential`)
-
 // sensitive reports whether a matched variable holds a credential: the
 // Authorization and Cookie headers, any cookie value, and arguments named
 // like passwords, tokens and secrets.
@@ -77,9 +72,9 @@ func sensitive(v variables.RuleVariable, key string) bool {
 		return true
 	case variables.RequestHeaders:
 		k := strings.ToLower(key)
-		return k == "authorization" || k == "cookie" || k == "proxy-authorization" || sensitiveName.MatchString(k)
+		return k == "authorization" || k == "cookie" || k == "proxy-authorization" || request.CredentialName(k)
 	case variables.Args, variables.ArgsGet, variables.ArgsPost, variables.JSON, variables.XML:
-		return sensitiveName.MatchString(key)
+		return request.CredentialName(key)
 	}
 	return false
 }
