@@ -9,6 +9,7 @@ package audit
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -80,7 +81,16 @@ type Check interface {
 	Title() string
 	// Rule is the RFC text the check enforces, quoted in reports.
 	Rule() string
-	Run(r *Repo) []Finding
+	Run(r *Repo) Outcome
+}
+
+// Outcome is what one check found, and what it read to find it.
+type Outcome struct {
+	Findings []Finding
+	// Evidence are the files the check examined (relative to the audited
+	// path, forward slashes, sorted, no repeats): what a compliance report
+	// cites as the proof of a passing check.
+	Evidence []string
 }
 
 // Options tune the checks.
@@ -98,6 +108,16 @@ func Checks(opts Options) []Check {
 		bypassCheck{class: opts.IngressClass},
 		tlsVersionCheck{},
 		committedCertCheck{},
+		detectionCheck{},
+		defaultDenyCheck{},
+		crossNamespaceCheck{},
+		egressCheck{},
+		guardrailCheck{},
+		eventLogCheck{},
+		flowLogCheck{},
+		monitoringCheck{},
+		policyInGitCheck{},
+		wafInGitCheck{},
 		certSourceCheck{},
 		plaintextSecretCheck{},
 	}
@@ -112,7 +132,7 @@ func (loadCheck) Title() string { return "every file of the repository can be re
 func (loadCheck) Rule() string {
 	return "An audit is only as good as what it read: a file that cannot be parsed is not audited."
 }
-func (loadCheck) Run(r *Repo) []Finding { return r.LoadFindings }
+func (loadCheck) Run(r *Repo) Outcome { return Outcome{Findings: r.LoadFindings} }
 
 // LoadID is the check of findings from reading the repository.
 const LoadID = "LOAD"
@@ -121,17 +141,21 @@ const LoadID = "LOAD"
 type Result struct {
 	Checks   []Check
 	Findings []Finding
+	// Evidence maps a check's ID to the files it examined.
+	Evidence map[string][]string
 }
 
 // Run runs checks over r. The repository's load findings come first, under
 // the LOAD check; findings are sorted by check order, then file and line.
 func Run(r *Repo, checks []Check) *Result {
 	all := append([]Check{loadCheck{}}, checks...)
-	res := &Result{Checks: all}
+	res := &Result{Checks: all, Evidence: map[string][]string{}}
 	order := map[string]int{}
 	for i, c := range all {
 		order[c.ID()] = i
-		res.Findings = append(res.Findings, c.Run(r)...)
+		o := c.Run(r)
+		res.Findings = append(res.Findings, o.Findings...)
+		res.Evidence[c.ID()] = sortedUnique(o.Evidence)
 	}
 	sort.SliceStable(res.Findings, func(i, j int) bool {
 		a, b := res.Findings[i], res.Findings[j]
@@ -172,4 +196,15 @@ func objectName(kind, ns, name string) string {
 		id = ns + "/" + name
 	}
 	return strings.TrimSpace(kind + " " + id)
+}
+
+// sortedUnique sorts files and drops repeats and empty names.
+func sortedUnique(files []string) []string {
+	out := slices.Clone(files)
+	slices.Sort(out)
+	out = slices.Compact(out)
+	if len(out) > 0 && out[0] == "" {
+		out = out[1:]
+	}
+	return out
 }

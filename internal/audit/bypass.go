@@ -19,7 +19,7 @@ func (bypassCheck) Rule() string {
 	return "INV-1: All external HTTP/HTTPS traffic MUST pass through WAF (RFC-TENANT-SECURITY-0001 §2.4)."
 }
 
-func (c bypassCheck) Run(r *Repo) []Finding {
+func (c bypassCheck) Run(r *Repo) Outcome {
 	var out []Finding
 	for _, o := range r.Kind("Ingress") {
 		class := str(o.Fields, "spec", "ingressClassName")
@@ -63,7 +63,7 @@ func (c bypassCheck) Run(r *Repo) []Finding {
 				"remove hostPort and expose the workload through a Bulwark route"))
 		}
 	}
-	return out
+	return Outcome{Findings: out, Evidence: r.evidence(workloadKinds...)}
 }
 
 // namespaceOf is the object's namespace, "default" when the manifest does

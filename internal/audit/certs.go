@@ -16,7 +16,7 @@ func (committedCertCheck) Rule() string {
 	return "INV-3: Certificate provisioning MUST be automated (RFC-TENANT-SECURITY-0001 §2.4)."
 }
 
-func (c committedCertCheck) Run(r *Repo) []Finding {
+func (c committedCertCheck) Run(r *Repo) Outcome {
 	var out []Finding
 	for _, o := range r.Kind("Secret") {
 		if str(o.Fields, "type") != "kubernetes.io/tls" || len(secretKeys(o)) == 0 {
@@ -26,7 +26,7 @@ func (c committedCertCheck) Run(r *Repo) []Finding {
 			"TLS Secret with certificate data is committed: it was provisioned by hand",
 			"issue the certificate with a cert-manager Certificate (spec.secretName) or sync it with an ExternalSecret, delete this Secret, and rotate its key"))
 	}
-	return out
+	return Outcome{Findings: out, Evidence: r.files("Secret")}
 }
 
 // certSourceCheck is INV-14: every TLS secret an Ingress or Gateway serves
@@ -41,7 +41,7 @@ func (certSourceCheck) Rule() string {
 	return "INV-14: TLS secrets MUST be automated (RFC-TENANT-SECURITY-0001 §2.4)."
 }
 
-func (c certSourceCheck) Run(r *Repo) []Finding {
+func (c certSourceCheck) Run(r *Repo) Outcome {
 	produced := map[string]bool{} // namespace/name
 	for _, o := range r.Kind("Certificate") {
 		if strings.HasPrefix(o.APIVersion, "cert-manager.io/") {
@@ -85,7 +85,7 @@ func (c certSourceCheck) Run(r *Repo) []Finding {
 			}
 		}
 	}
-	return out
+	return Outcome{Findings: out, Evidence: r.files("Certificate", "ExternalSecret", "Ingress", "Gateway", "Secret")}
 }
 
 func (c certSourceCheck) unproduced(o Object, field, ns, name string) Finding {

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -25,6 +26,8 @@ type Repo struct {
 	Config *config.Config
 	// LoadFindings are the files and documents that could not be read.
 	LoadFindings []Finding
+	// Git is the work tree holding Root; nil when Root is not in one.
+	Git *Git
 }
 
 // Object is a manifest with its content decoded loosely: checks read the
@@ -55,7 +58,7 @@ func Load(root string) (*Repo, error) {
 	if err != nil {
 		return nil, fmt.Errorf("audit: %w: %v", ErrUnreadable, err)
 	}
-	r := &Repo{Root: root}
+	r := &Repo{Root: root, Git: openGit(root)}
 	base := root
 	if !info.IsDir() {
 		base = filepath.Dir(root)
@@ -209,3 +212,36 @@ func mapping(v any, keys ...string) map[string]any {
 	m, _ := field(v, keys...).(map[string]any)
 	return m
 }
+
+// files lists the files holding objects of the given kinds.
+func (r *Repo) files(kinds ...string) []string {
+	var out []string
+	for _, o := range r.Objects {
+		if slices.Contains(kinds, o.Kind) {
+			out = append(out, o.File)
+		}
+	}
+	return out
+}
+
+// evidence is files(kinds...) plus Bulwark's configuration files when the
+// repository has them: the checks that read both cite both.
+func (r *Repo) evidence(kinds ...string) []string {
+	out := r.files(kinds...)
+	if r.Config != nil {
+		out = append(out, r.ConfigFiles()...)
+	}
+	return out
+}
+
+// ConfigFiles are Bulwark's configuration files: platform.yaml and the
+// tenant files, relative to Root.
+func (r *Repo) ConfigFiles() []string {
+	if r.Config == nil {
+		return nil
+	}
+	return r.Config.Files()
+}
+
+// workloadKinds are the kinds INV-1 reads: the ways in and the pods.
+var workloadKinds = []string{"Ingress", "Service", "Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job", "CronJob"}

@@ -70,7 +70,7 @@ func TestJSONShape(t *testing.T) {
 	for _, c := range got.Checks {
 		ids[c.ID] = c.Findings
 	}
-	if len(got.Checks) != 6 || ids["INV-14"] != 1 || ids["LOAD"] != 0 {
+	if len(got.Checks) != 16 || ids["INV-14"] != 1 || ids["LOAD"] != 0 {
 		t.Errorf("checks = %+v", got.Checks)
 	}
 
@@ -140,7 +140,7 @@ func TestSARIFStructure(t *testing.T) {
 			t.Errorf("rule %s lacks shortDescription or help", r.ID)
 		}
 	}
-	wantRules := []string{"LOAD", "INV-1", "INV-2", "INV-3", "INV-14", "SECOPS-1"}
+	wantRules := []string{"LOAD", "INV-1", "INV-2", "INV-3", "INV-4", "INV-5", "INV-6", "INV-7", "INV-8", "INV-9", "INV-10", "INV-11", "INV-12", "INV-13", "INV-14", "SECOPS-1"}
 	if len(ruleIDs) != len(wantRules) {
 		t.Fatalf("rules = %v, want %v", ruleIDs, wantRules)
 	}

@@ -18,7 +18,7 @@ func (plaintextSecretCheck) Rule() string {
 	return "RFC-SECOPS §7: prevent unauthorized disclosure of secrets; secrets in Git are encrypted (SOPS, Sealed Secrets) or referenced (External Secrets), never in plaintext."
 }
 
-func (c plaintextSecretCheck) Run(r *Repo) []Finding {
+func (c plaintextSecretCheck) Run(r *Repo) Outcome {
 	var out []Finding
 	for _, o := range r.Kind("Secret") {
 		if o.APIVersion != "v1" || sopsEncrypted(o) {
@@ -32,7 +32,7 @@ func (c plaintextSecretCheck) Run(r *Repo) []Finding {
 			fmt.Sprintf("Secret commits plaintext values for key(s) %s", strings.Join(keys, ", ")),
 			"encrypt it with SOPS, replace it with a SealedSecret or an ExternalSecret, and rotate the exposed values"))
 	}
-	return out
+	return Outcome{Findings: out, Evidence: r.files("Secret")}
 }
 
 // secretKeys lists the keys with a non-empty value in data and stringData.

@@ -31,7 +31,7 @@ var weakTraefik = map[string]bool{"VersionTLS10": true, "VersionTLS11": true, "V
 
 const tlsFix = "allow only TLSv1.2 and TLSv1.3"
 
-func (c tlsVersionCheck) Run(r *Repo) []Finding {
+func (c tlsVersionCheck) Run(r *Repo) Outcome {
 	var out []Finding
 	if r.Config != nil {
 		out = append(out, Finding{Check: c.ID(), Severity: Note, File: config.PlatformFile,
@@ -55,7 +55,7 @@ func (c tlsVersionCheck) Run(r *Repo) []Finding {
 			}
 		}
 	}
-	return out
+	return Outcome{Findings: out, Evidence: r.evidence("Ingress", "ConfigMap", "TLSOption", "Gateway")}
 }
 
 // weakTokens returns the protocols below TLS 1.2 in a space-separated

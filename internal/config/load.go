@@ -8,6 +8,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -213,3 +214,24 @@ func (c *Config) Sub(dir string) (fs.FS, error) {
 }
 
 func filepathToSlash(name string) string { return filepath.ToSlash(name) }
+
+// Files lists the configuration's files, relative to its directory, in
+// name order: platform.yaml and the tenant files.
+func (c *Config) Files() []string {
+	out := make([]string, 0, len(c.sources))
+	for name := range c.sources {
+		out = append(out, name)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Line is the line of field in file (relative to the configuration
+// directory), or of its nearest parent the decoder saw; 0 if file is not
+// one of the configuration's.
+func (c *Config) Line(file, field string) int {
+	if src, ok := c.sources[file]; ok {
+		return src.lookup(field).line
+	}
+	return 0
+}
