@@ -86,14 +86,24 @@ func (s *source) errorAt(p pos, field, format string, args ...any) {
 }
 
 func (s *source) lookup(field string) pos {
-	for f := field; ; {
+	if p, ok := s.nearest(field); ok {
+		return p
+	}
+	return s.pos[""]
+}
+
+// nearest is the position of field or of its nearest parent the file
+// sets, not counting the document itself.
+func (s *source) nearest(field string) (pos, bool) {
+	for f := field; f != ""; {
 		if p, ok := s.pos[f]; ok {
-			return p
+			return p, true
 		}
 		i := strings.LastIndexAny(f, ".[")
 		if i < 0 {
-			return s.pos[""]
+			break
 		}
 		f = f[:i]
 	}
+	return pos{}, false
 }

@@ -227,11 +227,12 @@ func (c *Config) Files() []string {
 }
 
 // Line is the line of field in file (relative to the configuration
-// directory), or of its nearest parent the decoder saw; 0 if file is not
-// one of the configuration's.
+// directory), or of its nearest parent the file sets; 0 when the file sets
+// neither (the field is a default) or is not one of the configuration's.
 func (c *Config) Line(file, field string) int {
 	if src, ok := c.sources[file]; ok {
-		return src.lookup(field).line
+		p, _ := src.nearest(field)
+		return p.line
 	}
 	return 0
 }
