@@ -12,6 +12,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 )
 
 // Severity ranks findings; --fail-on compares against it.
@@ -60,9 +61,19 @@ type Finding struct {
 	File string `json:"file"`
 	Line int    `json:"line"`
 	// Object names the Kubernetes object: kind namespace/name.
-	Object      string `json:"object,omitempty"`
+	Object string `json:"object,omitempty"`
+	// Field is the object's field the finding is about, such as
+	// spec.tls[0].secretName or metadata.annotations[example.com/key];
+	// Line then points at it rather than at the object's first line.
+	Field       string `json:"field,omitempty"`
 	Message     string `json:"message"`
 	Remediation string `json:"remediation,omitempty"`
+}
+
+// at points f at field of its object.
+func (f Finding) at(field string) Finding {
+	f.Field = field
+	return f
 }
 
 // Location is file:line, or the file alone when the line is unknown.
@@ -97,6 +108,13 @@ type Outcome struct {
 type Options struct {
 	// IngressClass is Bulwark's ingressClassName. Default: "bulwark".
 	IngressClass string
+	// Ledger is the gateway's state directory, or the waf-ledger.json in
+	// it: INV-4's evidence when the audited path has no Git history.
+	// Default: none (blocking routes are then unverifiable).
+	Ledger string
+	// Now is when the ledger is judged, and the work tree's uncommitted
+	// configuration with it. Default: the time of the check.
+	Now time.Time
 }
 
 // Checks returns every check, in report order.
@@ -108,7 +126,7 @@ func Checks(opts Options) []Check {
 		bypassCheck{class: opts.IngressClass},
 		tlsVersionCheck{},
 		committedCertCheck{},
-		detectionCheck{},
+		detectionCheck{ledger: opts.Ledger, now: opts.Now},
 		defaultDenyCheck{},
 		crossNamespaceCheck{},
 		egressCheck{},
@@ -154,6 +172,7 @@ func Run(r *Repo, checks []Check) *Result {
 	for i, c := range all {
 		order[c.ID()] = i
 		o := c.Run(r)
+		r.locate(o.Findings)
 		res.Findings = append(res.Findings, o.Findings...)
 		res.Evidence[c.ID()] = sortedUnique(o.Evidence)
 	}

@@ -22,9 +22,9 @@ func (bypassCheck) Rule() string {
 func (c bypassCheck) Run(r *Repo) Outcome {
 	var out []Finding
 	for _, o := range r.Kind("Ingress") {
-		class := str(o.Fields, "spec", "ingressClassName")
+		class, at := str(o.Fields, "spec", "ingressClassName"), "spec.ingressClassName"
 		if class == "" {
-			class = str(o.Fields, "metadata", "annotations", "kubernetes.io/ingress.class")
+			class, at = str(o.Fields, "metadata", "annotations", "kubernetes.io/ingress.class"), "metadata.annotations[kubernetes.io/ingress.class]"
 		}
 		if class != c.class {
 			got := "no ingress class"
@@ -33,7 +33,7 @@ func (c bypassCheck) Run(r *Repo) Outcome {
 			}
 			out = append(out, o.finding(c.ID(), Error,
 				fmt.Sprintf("Ingress uses %s, not Bulwark's %q: its traffic bypasses the WAF", got, c.class),
-				fmt.Sprintf("set spec.ingressClassName: %s", c.class)))
+				fmt.Sprintf("set spec.ingressClassName: %s", c.class)).at(at))
 		}
 	}
 	tenant := r.tenantNamespaces()
@@ -45,7 +45,7 @@ func (c bypassCheck) Run(r *Repo) Outcome {
 			if t := str(o.Fields, "spec", "type"); t == "LoadBalancer" || t == "NodePort" {
 				out = append(out, o.finding(c.ID(), Error,
 					fmt.Sprintf("tenant Service of type %s is reachable without the gateway", t),
-					"use type ClusterIP and route external traffic through a Bulwark route"))
+					"use type ClusterIP and route external traffic through a Bulwark route").at("spec.type"))
 			}
 			continue
 		}
@@ -55,12 +55,12 @@ func (c bypassCheck) Run(r *Repo) Outcome {
 		}
 		if b, _ := pod["hostNetwork"].(bool); b {
 			out = append(out, o.finding(c.ID(), Error, "tenant workload uses hostNetwork: it listens on the node, beside the gateway",
-				"remove hostNetwork and expose the workload through a Bulwark route"))
+				"remove hostNetwork and expose the workload through a Bulwark route").at(podSpecPath(o)+".hostNetwork"))
 		}
-		if ports := hostPorts(pod); len(ports) > 0 {
+		if ports, at := hostPorts(pod); len(ports) > 0 {
 			out = append(out, o.finding(c.ID(), Error,
 				fmt.Sprintf("tenant workload binds host port %s: it is reachable on the node, beside the gateway", strings.Join(ports, ", ")),
-				"remove hostPort and expose the workload through a Bulwark route"))
+				"remove hostPort and expose the workload through a Bulwark route").at(podSpecPath(o)+at))
 		}
 	}
 	return Outcome{Findings: out, Evidence: r.evidence(workloadKinds...)}
@@ -105,18 +105,32 @@ func podSpec(o Object) map[string]any {
 	return nil
 }
 
-// hostPorts lists container/hostPort for every container binding one.
-func hostPorts(pod map[string]any) []string {
-	var out []string
+// podSpecPath is the field path of podSpec(o).
+func podSpecPath(o Object) string {
+	switch o.Kind {
+	case "Pod":
+		return "spec"
+	case "CronJob":
+		return "spec.jobTemplate.spec.template.spec"
+	}
+	return "spec.template.spec"
+}
+
+// hostPorts lists container/hostPort for every container binding one,
+// and the pod-spec-relative field of the first.
+func hostPorts(pod map[string]any) (ports []string, first string) {
 	for _, key := range []string{"initContainers", "containers"} {
-		for _, c := range list(pod, key) {
-			for _, p := range list(c, "ports") {
+		for i, c := range list(pod, key) {
+			for j, p := range list(c, "ports") {
 				if hp, ok := field(p, "hostPort").(float64); ok && hp > 0 {
-					out = append(out, fmt.Sprintf("%d (container %s)", int(hp), str(c, "name")))
+					ports = append(ports, fmt.Sprintf("%d (container %s)", int(hp), str(c, "name")))
+					if first == "" {
+						first = fmt.Sprintf(".%s[%d].ports[%d].hostPort", key, i, j)
+					}
 				}
 			}
 		}
 	}
-	sort.Strings(out)
-	return out
+	sort.Strings(ports)
+	return ports, first
 }

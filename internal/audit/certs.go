@@ -24,7 +24,7 @@ func (c committedCertCheck) Run(r *Repo) Outcome {
 		}
 		out = append(out, o.finding(c.ID(), Error,
 			"TLS Secret with certificate data is committed: it was provisioned by hand",
-			"issue the certificate with a cert-manager Certificate (spec.secretName) or sync it with an ExternalSecret, delete this Secret, and rotate its key"))
+			"issue the certificate with a cert-manager Certificate (spec.secretName) or sync it with an ExternalSecret, delete this Secret, and rotate its key").at(secretField(o)))
 	}
 	return Outcome{Findings: out, Evidence: r.files("Secret")}
 }
@@ -91,5 +91,5 @@ func (c certSourceCheck) Run(r *Repo) Outcome {
 func (c certSourceCheck) unproduced(o Object, field, ns, name string) Finding {
 	return o.finding(c.ID(), Error,
 		fmt.Sprintf("%s names TLS secret %s/%s, which no cert-manager Certificate or ExternalSecret in the repository produces", field, ns, name),
-		fmt.Sprintf("add a cert-manager Certificate with spec.secretName: %s in namespace %s (or an ExternalSecret targeting it)", name, ns))
+		fmt.Sprintf("add a cert-manager Certificate with spec.secretName: %s in namespace %s (or an ExternalSecret targeting it)", name, ns)).at(field)
 }

@@ -40,28 +40,28 @@ func TestChecks(t *testing.T) {
 		want []string
 	}{
 		{"INV-1 bypasses", "inv1-bad.yaml", "INV-1", []string{
-			`error inv1-bad.yaml:1 Ingress shop/web: Ingress uses ingress class "nginx", not Bulwark's "bulwark"`,
-			`error inv1-bad.yaml:11 Service shop/public: tenant Service of type LoadBalancer`,
-			`error inv1-bad.yaml:21 Deployment shop/agent: tenant workload uses hostNetwork`,
-			`error inv1-bad.yaml:21 Deployment shop/agent: tenant workload binds host port 8080 (container agent)`,
+			`error inv1-bad.yaml:7 Ingress shop/web: Ingress uses ingress class "nginx", not Bulwark's "bulwark"`,
+			`error inv1-bad.yaml:17 Service shop/public: tenant Service of type LoadBalancer`,
+			`error inv1-bad.yaml:29 Deployment shop/agent: tenant workload uses hostNetwork`,
+			`error inv1-bad.yaml:35 Deployment shop/agent: tenant workload binds host port 8080 (container agent)`,
 		}},
 		{"INV-1 clean", "inv1-good.yaml", "INV-1", nil},
 		{"INV-2 weak protocols", "inv2-bad.yaml", "INV-2", []string{
-			`error inv2-bad.yaml:1 Ingress shop/legacy: annotation nginx.ingress.kubernetes.io/ssl-protocols enables TLSv1, TLSv1.1`,
-			`error inv2-bad.yaml:11 ConfigMap ingress-nginx/ingress-nginx-controller: ingress controller setting ssl-protocols enables TLSv1.1`,
+			`error inv2-bad.yaml:7 Ingress shop/legacy: annotation nginx.ingress.kubernetes.io/ssl-protocols enables TLSv1, TLSv1.1`,
+			`error inv2-bad.yaml:17 ConfigMap ingress-nginx/ingress-nginx-controller: ingress controller setting ssl-protocols enables TLSv1.1`,
 		}},
 		{"INV-2 clean", "inv2-good.yaml", "INV-2", nil},
 		{"INV-3 committed certificate", "inv3-bad.yaml", "INV-3", []string{
-			`error inv3-bad.yaml:1 Secret shop/shop-tls: TLS Secret with certificate data is committed`,
+			`error inv3-bad.yaml:7 Secret shop/shop-tls: TLS Secret with certificate data is committed`,
 		}},
 		{"INV-3 clean", "inv3-good.yaml", "INV-3", nil},
 		{"INV-14 unproduced secret", "inv14-bad.yaml", "INV-14", []string{
-			`error inv14-bad.yaml:1 Ingress shop/web: spec.tls[0].secretName names TLS secret shop/shop-tls, which no cert-manager Certificate`,
+			`error inv14-bad.yaml:10 Ingress shop/web: spec.tls[0].secretName names TLS secret shop/shop-tls, which no cert-manager Certificate`,
 		}},
 		{"INV-14 clean", "inv14-good.yaml", "INV-14", nil},
 		{"SECOPS-1 plaintext", "secops1-bad.yaml", "SECOPS-1", []string{
-			`error secops1-bad.yaml:1 Secret billing/db: Secret commits plaintext values for key(s) password`,
-			`error secops1-bad.yaml:9 Secret billing/api: Secret commits plaintext values for key(s) token`,
+			`error secops1-bad.yaml:6 Secret billing/db: Secret commits plaintext values for key(s) password`,
+			`error secops1-bad.yaml:14 Secret billing/api: Secret commits plaintext values for key(s) token`,
 		}},
 		{"SECOPS-1 clean", "secops1-good.yaml", "SECOPS-1", nil},
 	}
@@ -158,5 +158,19 @@ func TestConfigErrors(t *testing.T) {
 func TestUnreadablePath(t *testing.T) {
 	if _, err := Load(filepath.Join("testdata", "does-not-exist")); err == nil {
 		t.Fatal("Load of a missing path succeeded")
+	}
+}
+
+func TestFieldPath(t *testing.T) {
+	for in, want := range map[string]string{
+		"spec.tls[0].secretName": "spec|tls|0|secretName",
+		"metadata.annotations[nginx.ingress.kubernetes.io/ssl-protocols]": "metadata|annotations|nginx.ingress.kubernetes.io/ssl-protocols",
+		"data[ssl-protocols]": "data|ssl-protocols",
+		"spec":                "spec",
+		"a[unclosed":          "a|unclosed",
+	} {
+		if got := strings.Join(fieldPath(in), "|"); got != want {
+			t.Errorf("fieldPath(%q) = %s, want %s", in, got, want)
+		}
 	}
 }

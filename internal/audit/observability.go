@@ -133,7 +133,7 @@ func (c flowLogCheck) Run(r *Repo) Outcome {
 				evidence = append(evidence, o.finding(c.ID(), Note, "evidence: Calico writes flow logs (spec.flowLogsFileEnabled: true)", ""))
 			} else if o.Object.Name == "default" {
 				out = append(out, o.finding(c.ID(), Error, "Calico's default FelixConfiguration does not enable flow logs",
-					"set spec.flowLogsFileEnabled: true (or deploy Calico's Goldmane flow-log service)"))
+					"set spec.flowLogsFileEnabled: true (or deploy Calico's Goldmane flow-log service)").at("spec.flowLogsFileEnabled"))
 			}
 		case o.Kind == "Goldmane" && strings.HasPrefix(o.APIVersion, "operator.tigera.io/"):
 			evidence = append(evidence, o.finding(c.ID(), Note, "evidence: Calico's Goldmane collects flow logs", ""))
@@ -142,7 +142,7 @@ func (c flowLogCheck) Run(r *Repo) Outcome {
 				evidence = append(evidence, o.finding(c.ID(), Note, "evidence: Cilium's Hubble observes flows (enable-hubble: \"true\")", ""))
 			} else {
 				out = append(out, o.finding(c.ID(), Error, "cilium-config does not enable Hubble: flows are not observable",
-					"set data.enable-hubble: \"true\""))
+					"set data.enable-hubble: \"true\"").at("data[enable-hubble]"))
 			}
 		}
 	}

@@ -26,7 +26,7 @@ func TestObservabilityChecks(t *testing.T) {
 			"warning platform.yaml:4 : events go to stdout, but the repository deploys no log collector",
 		}},
 		{"bad", "INV-10", []string{
-			"error cluster/all.yaml:44 FelixConfiguration default: Calico's default FelixConfiguration does not enable flow logs",
+			"error cluster/all.yaml:48 FelixConfiguration default: Calico's default FelixConfiguration does not enable flow logs",
 		}},
 		{"bad", "INV-11", []string{
 			"error . : no ServiceMonitor or PodMonitor scrapes the gateway's admin port 9901",

@@ -28,6 +28,9 @@ type Repo struct {
 	LoadFindings []Finding
 	// Git is the work tree holding Root; nil when Root is not in one.
 	Git *Git
+
+	base    string            // the directory File names are relative to
+	sources map[string][]byte // file contents read by locate
 }
 
 // Object is a manifest with its content decoded loosely: checks read the
@@ -58,11 +61,11 @@ func Load(root string) (*Repo, error) {
 	if err != nil {
 		return nil, fmt.Errorf("audit: %w: %v", ErrUnreadable, err)
 	}
-	r := &Repo{Root: root, Git: openGit(root)}
-	base := root
+	r := &Repo{Root: root, Git: openGit(root), base: root}
 	if !info.IsDir() {
-		base = filepath.Dir(root)
+		r.base = filepath.Dir(root)
 	}
+	base := r.base
 	hasConfig := info.IsDir() && fileExists(filepath.Join(root, config.PlatformFile))
 	if hasConfig {
 		r.loadConfig()
@@ -245,3 +248,49 @@ func (r *Repo) ConfigFiles() []string {
 
 // workloadKinds are the kinds INV-1 reads: the ways in and the pods.
 var workloadKinds = []string{"Ingress", "Service", "Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job", "CronJob"}
+
+// locate moves each finding with a Field from its object's first line to
+// the field's line, reading each file once.
+func (r *Repo) locate(fs []Finding) {
+	for i, f := range fs {
+		if f.Field == "" || f.Line == 0 {
+			continue
+		}
+		data, ok := r.sources[f.File]
+		if !ok {
+			data, _ = os.ReadFile(filepath.Join(r.base, filepath.FromSlash(f.File)))
+			if r.sources == nil {
+				r.sources = map[string][]byte{}
+			}
+			r.sources[f.File] = data
+		}
+		fs[i].Line = manifest.FieldLine(data, f.Line, fieldPath(f.Field))
+	}
+}
+
+// fieldPath splits spec.tls[0].secretName or
+// metadata.annotations[example.com/key] into its keys.
+func fieldPath(field string) []string {
+	var out []string
+	for field != "" {
+		switch field[0] {
+		case '.':
+			field = field[1:]
+		case '[':
+			end := strings.IndexByte(field, ']')
+			if end < 0 {
+				return append(out, field[1:])
+			}
+			out = append(out, field[1:end])
+			field = field[end+1:]
+		default:
+			end := strings.IndexAny(field, ".[")
+			if end < 0 {
+				end = len(field)
+			}
+			out = append(out, field[:end])
+			field = field[end:]
+		}
+	}
+	return out
+}

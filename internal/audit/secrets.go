@@ -30,9 +30,17 @@ func (c plaintextSecretCheck) Run(r *Repo) Outcome {
 		}
 		out = append(out, o.finding(c.ID(), Error,
 			fmt.Sprintf("Secret commits plaintext values for key(s) %s", strings.Join(keys, ", ")),
-			"encrypt it with SOPS, replace it with a SealedSecret or an ExternalSecret, and rotate the exposed values"))
+			"encrypt it with SOPS, replace it with a SealedSecret or an ExternalSecret, and rotate the exposed values").at(secretField(o)))
 	}
 	return Outcome{Findings: out, Evidence: r.files("Secret")}
+}
+
+// secretField is where a Secret's values are: data, or stringData.
+func secretField(o Object) string {
+	if len(mapping(o.Fields, "data")) > 0 {
+		return "data"
+	}
+	return "stringData"
 }
 
 // secretKeys lists the keys with a non-empty value in data and stringData.

@@ -43,15 +43,15 @@ func (c tlsVersionCheck) Run(r *Repo) Outcome {
 		case "Ingress":
 			if weak := weakTokens(str(o.Fields, "metadata", "annotations", "nginx.ingress.kubernetes.io/ssl-protocols")); weak != "" {
 				out = append(out, o.finding(c.ID(), Error,
-					"annotation nginx.ingress.kubernetes.io/ssl-protocols enables "+weak, tlsFix+", or remove the annotation"))
+					"annotation nginx.ingress.kubernetes.io/ssl-protocols enables "+weak, tlsFix+", or remove the annotation").at("metadata.annotations[nginx.ingress.kubernetes.io/ssl-protocols]"))
 			}
 		case "ConfigMap":
 			if weak := weakTokens(str(o.Fields, "data", "ssl-protocols")); weak != "" {
-				out = append(out, o.finding(c.ID(), Error, "ingress controller setting ssl-protocols enables "+weak, tlsFix))
+				out = append(out, o.finding(c.ID(), Error, "ingress controller setting ssl-protocols enables "+weak, tlsFix).at("data[ssl-protocols]"))
 			}
 		case "TLSOption":
 			if v := str(o.Fields, "spec", "minVersion"); weakTraefik[v] {
-				out = append(out, o.finding(c.ID(), Error, "spec.minVersion is "+v, "set spec.minVersion: VersionTLS12"))
+				out = append(out, o.finding(c.ID(), Error, "spec.minVersion is "+v, "set spec.minVersion: VersionTLS12").at("spec.minVersion"))
 			}
 		}
 	}

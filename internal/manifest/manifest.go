@@ -222,3 +222,54 @@ func errLine(err error) int {
 	}
 	return 0
 }
+
+// FieldLine finds the line of a field in the object whose document starts
+// at docLine of a file's content (Object.Line), path being mapping keys
+// and, for sequences, decimal indexes. It returns the line of the deepest
+// part of the path the document has, so a missing field is reported where
+// its parent is, and docLine when the document is not found. Objects are
+// parsed without positions to keep memory low over large repositories;
+// a report looks up the few fields it points at after the fact.
+func FieldLine(data []byte, docLine int, path []string) int {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	for {
+		var doc yaml.Node
+		if err := dec.Decode(&doc); err != nil {
+			return docLine
+		}
+		if len(doc.Content) != 1 || doc.Content[0].Line != docLine {
+			continue
+		}
+		line, n := docLine, doc.Content[0]
+		for _, key := range path {
+			n = child(n, key)
+			if n == nil {
+				break
+			}
+			line = n.Line
+		}
+		return line
+	}
+}
+
+// child is the value under key of a mapping node, or the element at
+// index key of a sequence node; for a mapping, the value's line is the
+// key's, where an editor would look.
+func child(n *yaml.Node, key string) *yaml.Node {
+	switch n.Kind {
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == key {
+				v := *n.Content[i+1]
+				v.Line = n.Content[i].Line
+				return &v
+			}
+		}
+	case yaml.SequenceNode:
+		var i int
+		if _, err := fmt.Sscanf(key, "%d", &i); err == nil && i >= 0 && i < len(n.Content) {
+			return n.Content[i]
+		}
+	}
+	return nil
+}

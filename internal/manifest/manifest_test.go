@@ -98,3 +98,44 @@ func TestDecodeRefusesUnknownFields(t *testing.T) {
 		t.Fatalf("error %v", err)
 	}
 }
+
+func TestFieldLine(t *testing.T) {
+	data := []byte(`apiVersion: v1
+kind: Service
+metadata: {name: a}
+spec:
+  type: ClusterIP
+---
+# second
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: b
+  annotations:
+    nginx.ingress.kubernetes.io/ssl-protocols: TLSv1
+spec:
+  tls:
+    - hosts: [x]
+    - hosts: [y]
+      secretName: y-tls
+`)
+	tests := []struct {
+		doc  int
+		path []string
+		want int
+	}{
+		{1, []string{"spec", "type"}, 5},
+		{1, []string{"spec", "missing"}, 4},
+		{8, []string{"metadata", "annotations", "nginx.ingress.kubernetes.io/ssl-protocols"}, 13},
+		{8, []string{"spec", "tls", "1", "secretName"}, 18},
+		{8, []string{"spec", "tls", "1"}, 17},
+		{8, []string{"spec", "tls", "5", "secretName"}, 15},
+		{8, nil, 8},
+		{3, []string{"spec"}, 3}, // no document starts there
+	}
+	for _, tt := range tests {
+		if got := FieldLine(data, tt.doc, tt.path); got != tt.want {
+			t.Errorf("FieldLine(%d, %v) = %d, want %d", tt.doc, tt.path, got, tt.want)
+		}
+	}
+}
