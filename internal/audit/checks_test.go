@@ -122,7 +122,7 @@ func TestIngressClassOption(t *testing.T) {
 func TestTenantNamespacesFromConfig(t *testing.T) {
 	res := audit(t, filepath.Join("testdata", "repo"))
 	got := located(res, "INV-1")
-	if len(got) != 1 || !strings.HasPrefix(got[0], "error cluster/apps.yaml:9 Service shop/debug: tenant Service of type NodePort") {
+	if len(got) != 1 || !strings.HasPrefix(got[0], "error cluster/apps.yaml:15 Service shop/debug: tenant Service of type NodePort") {
 		t.Errorf("INV-1 findings:\n%s", strings.Join(got, "\n"))
 	}
 	ev := located(res, "INV-2")
@@ -139,7 +139,7 @@ func TestLoadContinues(t *testing.T) {
 	if len(load) != 1 || !strings.HasPrefix(load[0], "error broken.yaml:7 : invalid YAML") {
 		t.Errorf("LOAD findings:\n%s", strings.Join(load, "\n"))
 	}
-	if got := located(res, "SECOPS-1"); len(got) != 1 || !strings.Contains(got[0], "ok.yaml:1 Secret shop/leaked") {
+	if got := located(res, "SECOPS-1"); len(got) != 1 || !strings.Contains(got[0], "ok.yaml:6 Secret shop/leaked") {
 		t.Errorf("audit did not continue past the broken file: %v", got)
 	}
 	assertNoSecrets(t, res)

@@ -39,8 +39,8 @@ func writeText(w io.Writer, res *Result) error {
 		fmt.Fprintf(&b, "%s  %s\n", c.ID(), c.Title())
 		for _, f := range fs {
 			fmt.Fprintf(&b, "  %-7s %s", f.Severity, f.Location())
-			if f.Object != "" {
-				fmt.Fprintf(&b, "  %s", f.Object)
+			if what := subject(f); what != "" {
+				fmt.Fprintf(&b, "  %s", what)
 			}
 			fmt.Fprintf(&b, "\n          %s\n", f.Message)
 			if f.Remediation != "" {
@@ -52,6 +52,12 @@ func writeText(w io.Writer, res *Result) error {
 	b.WriteString(summaryLine(res) + "\n")
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// subject is what a finding is about: its object and field, as far as
+// known.
+func subject(f Finding) string {
+	return strings.TrimSpace(f.Object + " " + f.Field)
 }
 
 func summaryLine(res *Result) string {

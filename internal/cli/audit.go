@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/bulwark-sec/bulwark/internal/audit"
 )
@@ -17,14 +18,23 @@ platform.yaml, Bulwark's platform and tenant configuration. Checks: INV-1
 certificates), INV-14 (TLS secrets come from cert-manager or External
 Secrets), SECOPS-1 (no plaintext secret values). A file that cannot be read
 is a LOAD finding and the audit goes on. Secret values are never printed.
-Exit status: 0 clean, 1 findings at or above --fail-on, 2 usage or
-unreadable PATH.`
+
+--evidence DIR also writes a compliance evidence report into DIR,
+evidence.md and evidence.html (self-contained): SOC 2 CC6.6, PCI DSS 6.6
+and ISO 27001 A.13.1 (RFC-TENANT-SECURITY-0001 §2.5.3), each with its
+status, the checks that prove it, their results and the files they
+examined. It is written whatever the findings, since it is the proof
+either way; DIR is created if missing and the two files are replaced.
+
+Exit status: 0 clean, 1 findings at or above --fail-on, 2 usage,
+unreadable PATH or an evidence report that cannot be written.`
 
 func runAudit(env Env, args []string) error {
-	fs := flags(env, "audit", "bulwark audit [--format text|json|sarif] [--fail-on SEVERITY] [--ingress-class NAME] PATH", auditHelp)
+	fs := flags(env, "audit", "bulwark audit [--format text|json|sarif] [--fail-on SEVERITY] [--evidence DIR] [--ingress-class NAME] PATH", auditHelp)
 	format := fs.String("format", "text", "report format: text, json or sarif")
 	failOn := fs.String("fail-on", "error", "lowest severity that makes the audit fail: error, warning or note")
 	class := fs.String("ingress-class", "bulwark", "Bulwark's ingressClassName")
+	evidence := fs.String("evidence", "", "write a compliance evidence report (evidence.md, evidence.html) into this `DIR`")
 	if done, err := parse(env, fs, args); done || err != nil {
 		return err
 	}
@@ -49,6 +59,12 @@ func runAudit(env Env, args []string) error {
 	res := audit.Run(repo, audit.Checks(audit.Options{IngressClass: *class}))
 	if err := audit.WriteReport(env.Stdout, *format, res); err != nil {
 		return err
+	}
+	if *evidence != "" {
+		opts := audit.EvidenceOptions{Path: path, Time: time.Now(), Version: Version()}
+		if err := audit.WriteEvidence(*evidence, res, opts); err != nil {
+			return fmt.Errorf("%w: --evidence: %w", ErrUsage, err)
+		}
 	}
 	if res.Failed(min) {
 		return fmt.Errorf("audit: %s: findings at or above %s", path, min)

@@ -4,11 +4,18 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
 
 const auditData = "../audit/testdata/"
+
+// exampleRepo is the documented GitOps repository: it passes every check,
+// with notes.
+const exampleRepo = "../../examples/gitops"
 
 // exitCode is what cmd/bulwark makes of Run's error.
 func exitCode(err error) int {
@@ -29,13 +36,13 @@ func TestAuditExitCodes(t *testing.T) {
 		// out is a substring of stdout.
 		out string
 	}{
-		{"clean", []string{auditData + "checks/inv1-good.yaml"}, 0, "0 errors"},
+		{"clean", []string{exampleRepo}, 0, "0 errors, 0 warnings"},
 		{"findings", []string{auditData + "repo"}, 1, "INV-14  TLS secrets come from cert-manager"},
-		{"notes pass by default", []string{auditData + "notes"}, 0, "not a Kubernetes object, not audited"},
-		{"fail on note", []string{"--fail-on", "note", auditData + "notes"}, 1, ""},
+		{"notes pass by default", []string{exampleRepo}, 0, "not a Kubernetes object, not audited"},
+		{"fail on note", []string{"--fail-on", "note", exampleRepo}, 1, ""},
 		{"fail on warning includes errors", []string{"--fail-on", "warning", auditData + "checks/secops1-bad.yaml"}, 1, "SECOPS-1"},
 		{"ingress class", []string{"--ingress-class", "nginx", auditData + "checks/inv2-good.yaml"}, 1, `not Bulwark's "nginx"`},
-		{"json", []string{"--format", "json", auditData + "checks/inv3-good.yaml"}, 0, `"findings": []`},
+		{"json", []string{"--format", "json", exampleRepo}, 0, `"errors": 0`},
 		{"sarif", []string{"--format", "sarif", auditData + "checks/inv3-bad.yaml"}, 1, `"ruleId": "INV-3"`},
 		{"help", []string{"--help"}, 0, "Usage: bulwark audit"},
 		{"no path", nil, 2, ""},
@@ -72,4 +79,55 @@ func TestAuditJSONIsParseable(t *testing.T) {
 	if err := json.Unmarshal(out.Bytes(), &rep); err != nil || len(rep.Findings) == 0 {
 		t.Fatalf("JSON report: %v, %d findings\n%s", err, len(rep.Findings), out.String())
 	}
+}
+
+// TestAuditEvidence: --evidence writes both reports whatever the
+// findings, naming the three controls and no secret value; a directory
+// that cannot be written is exit 2.
+func TestAuditEvidence(t *testing.T) {
+	tests := []struct {
+		name, path string
+		code       int
+	}{
+		{"findings", auditData + "repo", 1},
+		{"notes only", exampleRepo, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "evidence")
+			var out, errw bytes.Buffer
+			err := Run(Env{Stdout: &out, Stderr: &errw}, []string{"audit", "--fail-on", "error", "--evidence", dir, tt.path})
+			if got := exitCode(err); got != tt.code {
+				t.Fatalf("exit %d (%v), want %d\nstderr:\n%s", got, err, tt.code, errw.String())
+			}
+			for _, file := range []string{"evidence.md", "evidence.html"} {
+				data, err := os.ReadFile(filepath.Join(dir, file))
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, want := range []string{"SOC 2 CC6.6", "PCI DSS 6.6", "ISO 27001 A.13.1", tt.path, "Bulwark version"} {
+					if !bytes.Contains(data, []byte(want)) {
+						t.Errorf("%s lacks %q", file, want)
+					}
+				}
+				// The committed TLS Secret's values in testdata/repo.
+				for _, secret := range []string{"Q0VSVElGSUNBVEUtU0VOVElORUw=", "UFJJVkFURS1LRVktU0VOVElORUw="} {
+					if bytes.Contains(data, []byte(secret)) {
+						t.Errorf("%s contains a secret value", file)
+					}
+				}
+			}
+		})
+	}
+
+	t.Run("unwritable", func(t *testing.T) {
+		file := filepath.Join(t.TempDir(), "file")
+		if err := os.WriteFile(file, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		err := Run(Env{Stdout: &bytes.Buffer{}, Stderr: &bytes.Buffer{}}, []string{"audit", "--evidence", filepath.Join(file, "dir"), auditData + "repo"})
+		if exitCode(err) != 2 || !strings.Contains(fmt.Sprint(err), file) {
+			t.Errorf("err = %v, want exit 2 naming %s", err, file)
+		}
+	})
 }
