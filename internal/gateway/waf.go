@@ -22,22 +22,8 @@ type wafInputs struct {
 // rules directory from the configuration directory.
 func loadWAFInputs(cfg *config.Config) (*wafInputs, error) {
 	in := &wafInputs{}
-	read := func(field string, names []string) ([]waf.RuleFile, error) {
-		var out []waf.RuleFile
-		for i, n := range names {
-			data, err := cfg.ReadFile(n)
-			if err != nil {
-				return nil, cfg.Errorf(config.PlatformFile, fmt.Sprintf("%s[%d]", field, i), "cannot read %s: %v", n, err)
-			}
-			out = append(out, waf.RuleFile{Name: n, Content: string(data)})
-		}
-		return out, nil
-	}
 	var err error
-	if in.before, err = read("waf.rules.before_crs", cfg.Platform.WAF.Rules.BeforeCRS); err != nil {
-		return nil, err
-	}
-	if in.after, err = read("waf.rules.after_crs", cfg.Platform.WAF.Rules.AfterCRS); err != nil {
+	if in.before, in.after, err = waf.PlatformRuleFiles(cfg); err != nil {
 		return nil, err
 	}
 	in.catalog = waf.CRSCatalog().With(append(append([]waf.RuleFile{}, in.before...), in.after...))

@@ -183,3 +183,28 @@ func HashDir(fsys fs.FS) (string, error) {
 	}
 	return hex.EncodeToString(h.Sum(nil))[:16], nil
 }
+
+// PlatformRuleFiles reads the platform's SecLang files (waf.rules) from
+// the configuration directory, for the gateway and for the auditor, which
+// must fingerprint rule sets exactly as the gateway does. A file that
+// cannot be read is a configuration error at its field.
+func PlatformRuleFiles(cfg *config.Config) (before, after []RuleFile, err error) {
+	read := func(field string, names []string) ([]RuleFile, error) {
+		var out []RuleFile
+		for i, n := range names {
+			data, err := cfg.ReadFile(n)
+			if err != nil {
+				return nil, cfg.Errorf(config.PlatformFile, fmt.Sprintf("%s[%d]", field, i), "cannot read %s: %v", n, err)
+			}
+			out = append(out, RuleFile{Name: n, Content: string(data)})
+		}
+		return out, nil
+	}
+	if before, err = read("waf.rules.before_crs", cfg.Platform.WAF.Rules.BeforeCRS); err != nil {
+		return nil, nil, err
+	}
+	if after, err = read("waf.rules.after_crs", cfg.Platform.WAF.Rules.AfterCRS); err != nil {
+		return nil, nil, err
+	}
+	return before, after, nil
+}
