@@ -7,14 +7,20 @@ package gitops_test
 
 import (
 	"bytes"
+	"flag"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/bulwark-sec/bulwark/internal/cli"
+	"github.com/bulwark-sec/bulwark/internal/gittest"
+	"github.com/bulwark-sec/bulwark/internal/golden"
 )
+
+var update = flag.Bool("update", false, "rewrite audit.golden")
 
 func run(t *testing.T, args ...string) (string, error) {
 	t.Helper()
@@ -237,4 +243,29 @@ func readTree(t *testing.T, dir string) map[string][]byte {
 		t.Fatal(err)
 	}
 	return files
+}
+
+// TestAuditClean: the repository, committed to Git as a GitOps repository
+// is, passes every check of bulwark audit — exit status 0, nothing above a
+// note — and its evidence report finds all three compliance controls
+// satisfied. The text report is kept in audit.golden (go test
+// ./examples/gitops -update rewrites it). The audit runs on a copy
+// committed to a temporary repository, so that this work tree's state (a
+// file being edited) does not change the result.
+func TestAuditClean(t *testing.T) {
+	g := gittest.New(t)
+	g.Commit(time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC), gittest.ReadDir(t, "."))
+	evidence := t.TempDir()
+	out, err := run(t, "audit", "--fail-on", "warning", "--evidence", evidence, g.Dir)
+	if err != nil {
+		t.Errorf("audit: %v\n%s", err, out)
+	}
+	golden.Check(t, "audit.golden", []byte(out), *update)
+	md, err := os.ReadFile(filepath.Join(evidence, "evidence.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(md), "Status: **satisfied**"); n != 3 {
+		t.Errorf("%d of 3 controls satisfied:\n%s", n, md)
+	}
 }

@@ -1,8 +1,8 @@
 package audit
 
 import (
-	"os"
-	"os/exec"
+	"github.com/bulwark-sec/bulwark/internal/gittest"
+
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -13,78 +13,11 @@ import (
 // day0 is when the test repositories' history begins.
 var day0 = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 
-// gitRepo is a temporary Git repository whose commits carry chosen dates,
-// built with the git binary the audit itself runs.
-type gitRepo struct {
-	t   *testing.T
-	dir string
-}
-
-// newGitRepo starts an empty repository, with the user's and the
-// system's Git configuration kept out.
-func newGitRepo(t *testing.T) *gitRepo {
-	t.Helper()
-	isolateGit(t)
-	g := &gitRepo{t: t, dir: t.TempDir()}
-	g.git(day0, "init", "-q", "-b", "main")
-	return g
-}
-
-func isolateGit(t *testing.T) {
-	t.Helper()
-	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("git is not installed")
-	}
-	for k, v := range map[string]string{
-		"GIT_CONFIG_GLOBAL": os.DevNull, "GIT_CONFIG_NOSYSTEM": "1",
-		"GIT_AUTHOR_NAME": "Test", "GIT_AUTHOR_EMAIL": "test@example.com",
-		"GIT_COMMITTER_NAME": "Test", "GIT_COMMITTER_EMAIL": "test@example.com",
-	} {
-		t.Setenv(k, v)
-	}
-}
-
-// git runs a git command in the repository, dated at.
-func (g *gitRepo) git(at time.Time, args ...string) string {
-	g.t.Helper()
-	cmd := exec.Command("git", args...)
-	cmd.Dir = g.dir
-	d := at.Format(time.RFC3339)
-	cmd.Env = append(os.Environ(), "GIT_AUTHOR_DATE="+d, "GIT_COMMITTER_DATE="+d)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		g.t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return strings.TrimSpace(string(out))
-}
-
-// write writes files (slash paths relative to the repository); an empty
-// content removes the file.
-func (g *gitRepo) write(files map[string]string) {
-	g.t.Helper()
-	keep := map[string]string{}
-	for name, content := range files {
-		if content != "" {
-			keep[name] = content
-		} else if err := os.Remove(filepath.Join(g.dir, filepath.FromSlash(name))); err != nil {
-			g.t.Fatal(err)
-		}
-	}
-	writeTree(g.t, g.dir, keep)
-}
-
-// commit writes files and commits everything at at, returning the short
-// hash.
-func (g *gitRepo) commit(at time.Time, files map[string]string) string {
-	g.t.Helper()
-	g.write(files)
-	g.git(at, "add", "-A")
-	g.git(at, "commit", "-q", "--allow-empty", "-m", "change")
-	return g.git(at, "rev-parse", "--short=7", "HEAD")
-}
+// newGitRepo starts an empty repository whose commits carry chosen dates.
+func newGitRepo(t *testing.T) *gittest.Repo { return gittest.New(t) }
 
 func TestOpenGitOutsideWorkTree(t *testing.T) {
-	isolateGit(t)
+	gittest.Isolate(t)
 	if g := openGit(t.TempDir()); g != nil {
 		t.Errorf("openGit of a plain directory = %+v, want nil", g)
 	}
@@ -92,18 +25,18 @@ func TestOpenGitOutsideWorkTree(t *testing.T) {
 
 func TestGitState(t *testing.T) {
 	g := newGitRepo(t)
-	g.commit(day0, map[string]string{
+	g.Commit(day0, map[string]string{
 		".gitignore": "build/\n*.local\n", "top.txt": "x",
 		"sub/committed.yaml": "a", "sub/modified.yaml": "a", "sub/staged.yaml": "a", "sub/both.yaml": "a",
 	})
-	g.write(map[string]string{
+	g.Write(map[string]string{
 		"sub/modified.yaml": "b", "sub/staged.yaml": "b", "sub/both.yaml": "b",
 		"sub/new/untracked.yaml": "a", "sub/build/out.yaml": "a", "sub/x.local": "a", "top-untracked.txt": "a",
 	})
-	g.git(day0, "add", "sub/staged.yaml", "sub/both.yaml")
-	g.write(map[string]string{"sub/both.yaml": "c"})
+	g.Git(day0, "add", "sub/staged.yaml", "sub/both.yaml")
+	g.Write(map[string]string{"sub/both.yaml": "c"})
 
-	git := openGit(filepath.Join(g.dir, "sub"))
+	git := openGit(filepath.Join(g.Dir, "sub"))
 	if git == nil {
 		t.Fatal("openGit = nil in a work tree")
 	}
@@ -132,11 +65,11 @@ func TestGitState(t *testing.T) {
 
 func TestGitLogAndReadFiles(t *testing.T) {
 	g := newGitRepo(t)
-	c1 := g.commit(day0, map[string]string{"sub/a.yaml": "a1", "other.txt": "o"})
-	g.commit(day0.Add(time.Hour), map[string]string{"other.txt": "o2"})
-	c3 := g.commit(day0.Add(48*time.Hour), map[string]string{"sub/a.yaml": "a2", "sub/d/b.yaml": "b"})
+	c1 := g.Commit(day0, map[string]string{"sub/a.yaml": "a1", "other.txt": "o"})
+	g.Commit(day0.Add(time.Hour), map[string]string{"other.txt": "o2"})
+	c3 := g.Commit(day0.Add(48*time.Hour), map[string]string{"sub/a.yaml": "a2", "sub/d/b.yaml": "b"})
 
-	git := openGit(filepath.Join(g.dir, "sub"))
+	git := openGit(filepath.Join(g.Dir, "sub"))
 	commits, err := git.Log()
 	if err != nil {
 		t.Fatal(err)
@@ -175,8 +108,8 @@ func TestGitLogAndReadFiles(t *testing.T) {
 
 func TestGitLogBeforeFirstCommit(t *testing.T) {
 	g := newGitRepo(t)
-	g.write(map[string]string{"a.yaml": "a"})
-	git := openGit(g.dir)
+	g.Write(map[string]string{"a.yaml": "a"})
+	git := openGit(g.Dir)
 	if git == nil {
 		t.Fatal("openGit = nil in a work tree without commits")
 	}
@@ -190,14 +123,14 @@ func TestGitLogBeforeFirstCommit(t *testing.T) {
 
 func TestGitShallow(t *testing.T) {
 	g := newGitRepo(t)
-	g.commit(day0, map[string]string{"a": "1"})
-	g.commit(day0.Add(time.Hour), map[string]string{"a": "2"})
+	g.Commit(day0, map[string]string{"a": "1"})
+	g.Commit(day0.Add(time.Hour), map[string]string{"a": "2"})
 	clone := filepath.Join(t.TempDir(), "clone")
-	g.git(day0, "clone", "-q", "--depth", "1", "file://"+g.dir, clone)
+	g.Git(day0, "clone", "-q", "--depth", "1", "file://"+g.Dir, clone)
 	if git := openGit(clone); git == nil || !git.Shallow() {
 		t.Errorf("shallow clone: openGit = %+v, want Shallow", git)
 	}
-	if git := openGit(g.dir); git == nil || git.Shallow() {
+	if git := openGit(g.Dir); git == nil || git.Shallow() {
 		t.Errorf("full repository: openGit = %+v, want not Shallow", git)
 	}
 }

@@ -1,7 +1,8 @@
 package audit
 
 import (
-	"io/fs"
+	"github.com/bulwark-sec/bulwark/internal/gittest"
+
 	"os"
 	"path/filepath"
 	"strings"
@@ -51,31 +52,16 @@ func (c change) build(t *testing.T, fixture map[string]string) string {
 			files[name] = content
 		}
 	}
-	g.commit(day0, files)
-	g.write(c.dirty)
+	g.Commit(day0, files)
+	g.Write(c.dirty)
 	if len(c.stage) > 0 {
-		g.git(day0, append([]string{"add"}, c.stage...)...)
+		g.Git(day0, append([]string{"add"}, c.stage...)...)
 	}
-	return g.dir
+	return g.Dir
 }
 
 // readFixture reads the files under dir, by slash path relative to it.
-func readFixture(t *testing.T, dir string) map[string]string {
-	t.Helper()
-	files := map[string]string{}
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		data, err := os.ReadFile(p)
-		files[relSlash(dir, p)] = string(data)
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return files
-}
+func readFixture(t *testing.T, dir string) map[string]string { return gittest.ReadDir(t, dir) }
 
 // withoutDocument is a manifest file's content without the document
 // holding marker.
@@ -145,7 +131,7 @@ spec:
 }
 
 func TestPolicyInGitWithoutGitOrConfig(t *testing.T) {
-	isolateGit(t)
+	gittest.Isolate(t)
 	plain := t.TempDir()
 	writeTree(t, plain, readFixture(t, filepath.Join("..", "..", "examples", "gitops")))
 	matchFindings(t, auditFindings(t, plain, Options{}, "INV-12"), []string{
@@ -153,8 +139,8 @@ func TestPolicyInGitWithoutGitOrConfig(t *testing.T) {
 	})
 
 	g := newGitRepo(t)
-	g.commit(day0, map[string]string{"np.yaml": "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: x, namespace: shop}\nspec: {podSelector: {}}\n"})
-	matchFindings(t, auditFindings(t, g.dir, Options{}, "INV-12"), []string{
+	g.Commit(day0, map[string]string{"np.yaml": "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: x, namespace: shop}\nspec: {podSelector: {}}\n"})
+	matchFindings(t, auditFindings(t, g.Dir, Options{}, "INV-12"), []string{
 		"note np.yaml: no Bulwark configuration (platform.yaml) to compile: the network policies in 1 file(s) cannot be compared with declarations",
 	})
 }
@@ -217,7 +203,7 @@ func TestWAFInGitCandidateDirectory(t *testing.T) {
 }
 
 func TestWAFInGitOutsideWorkTree(t *testing.T) {
-	isolateGit(t)
+	gittest.Isolate(t)
 	dir := t.TempDir()
 	writeTree(t, dir, readFixture(t, filepath.Join("testdata", "gitops", "waf")))
 	matchFindings(t, auditFindings(t, dir, Options{}, "INV-13"), []string{

@@ -1,8 +1,9 @@
 package audit
 
 import (
+	"github.com/bulwark-sec/bulwark/internal/gittest"
+
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -133,13 +134,13 @@ func TestDetectionHistory(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			g := newGitRepo(t)
-			g.commit(day0.Add(-day), map[string]string{"README.md": "the audited directory is gitops/\n"})
+			g.Commit(day0.Add(-day), map[string]string{"README.md": "the audited directory is gitops/\n"})
 			var hashes []string
 			for _, s := range tt.steps {
-				hashes = append(hashes, g.commit(day0.Add(s.at), s.files))
+				hashes = append(hashes, g.Commit(day0.Add(s.at), s.files))
 			}
-			g.write(tt.dirty)
-			got := auditFindings(t, filepath.Join(g.dir, "gitops"), Options{Now: day0.Add(3 * day)}, "INV-4")
+			g.Write(tt.dirty)
+			got := auditFindings(t, filepath.Join(g.Dir, "gitops"), Options{Now: day0.Add(3 * day)}, "INV-4")
 			want := make([]string, len(tt.want))
 			for i, w := range tt.want {
 				for n, h := range hashes {
@@ -186,7 +187,7 @@ func TestDetectionWithoutHistory(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			isolateGit(t)
+			gittest.Isolate(t)
 			dir := t.TempDir()
 			writeTree(t, dir, map[string]string{"platform.yaml": inv4Platform(""), "tenants/shop.yaml": inv4Tenant(tt.mode, false)})
 			opts := Options{Now: now}
@@ -205,9 +206,9 @@ func TestDetectionWithoutHistory(t *testing.T) {
 // has no history: the ledger decides, or the route is unverifiable.
 func TestDetectionHistorylessSubdirectory(t *testing.T) {
 	g := newGitRepo(t)
-	g.commit(day0, map[string]string{"README.md": "x"})
-	g.write(inv4Config(inv4Platform(""), inv4Tenant("block", false)))
-	root := filepath.Join(g.dir, "gitops")
+	g.Commit(day0, map[string]string{"README.md": "x"})
+	g.Write(inv4Config(inv4Platform(""), inv4Tenant("block", false)))
+	root := filepath.Join(g.Dir, "gitops")
 	matchFindings(t, auditFindings(t, root, Options{Now: day0}, "INV-4"), []string{
 		"warning tenants/shop.yaml:7: route shop/web blocks; whether its rule set served in detection first is unverifiable",
 	})
@@ -219,10 +220,10 @@ func TestDetectionHistorylessSubdirectory(t *testing.T) {
 // detection may have had it before the cut, so it is a warning that says so.
 func TestDetectionShallowClone(t *testing.T) {
 	g := newGitRepo(t)
-	g.commit(day0, inv4Config(inv4Platform(""), inv4Tenant("detect", false)))
-	last := g.commit(day0.Add(8*day), inv4Config(inv4Platform(""), inv4Tenant("block", false)))
+	g.Commit(day0, inv4Config(inv4Platform(""), inv4Tenant("detect", false)))
+	last := g.Commit(day0.Add(8*day), inv4Config(inv4Platform(""), inv4Tenant("block", false)))
 	clone := filepath.Join(t.TempDir(), "clone")
-	g.git(day0, "clone", "-q", "--depth", "1", "file://"+g.dir, clone)
+	g.Git(day0, "clone", "-q", "--depth", "1", "file://"+g.Dir, clone)
 	matchFindings(t, auditFindings(t, filepath.Join(clone, "gitops"), Options{}, "INV-4"), []string{
 		"warning tenants/shop.yaml:7: route shop/web blocked at commit " + last + " (2025-01-09 00:00 UTC) with rule set …, which never served in detection; the detection period is 7d; the history is cut (shallow clone)…git fetch --unshallow",
 	})
@@ -269,18 +270,7 @@ func writeLedger(t *testing.T, dir, state string, since time.Time) string {
 }
 
 // writeTree writes files (slash paths) under dir.
-func writeTree(t *testing.T, dir string, files map[string]string) {
-	t.Helper()
-	for name, content := range files {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
+func writeTree(t *testing.T, dir string, files map[string]string) { gittest.WriteFiles(t, dir, files) }
 
 // auditFindings audits root and renders check's findings as
 // "severity location[ object]: message".
@@ -329,25 +319,25 @@ func matchFindings(t *testing.T, got, want []string) {
 // detection period, never served early.
 func TestDetectionFirstParentHistory(t *testing.T) {
 	g := newGitRepo(t)
-	g.commit(day0, inv4Config(inv4Platform(""), inv4Tenant("detect", false)))
-	g.git(day0, "checkout", "-q", "-b", "feature")
-	g.commit(day0.Add(2*day), inv4Config(inv4Platform(""), inv4Tenant("block", false)))
-	g.git(day0, "checkout", "-q", "main")
-	g.commit(day0.Add(3*day), map[string]string{"README.md": "unrelated\n"})
-	g.git(day0.Add(9*day), "merge", "-q", "--no-ff", "-m", "merge feature", "feature")
-	matchFindings(t, auditFindings(t, filepath.Join(g.dir, "gitops"), Options{}, "INV-4"), nil)
+	g.Commit(day0, inv4Config(inv4Platform(""), inv4Tenant("detect", false)))
+	g.Git(day0, "checkout", "-q", "-b", "feature")
+	g.Commit(day0.Add(2*day), inv4Config(inv4Platform(""), inv4Tenant("block", false)))
+	g.Git(day0, "checkout", "-q", "main")
+	g.Commit(day0.Add(3*day), map[string]string{"README.md": "unrelated\n"})
+	g.Git(day0.Add(9*day), "merge", "-q", "--no-ff", "-m", "merge feature", "feature")
+	matchFindings(t, auditFindings(t, filepath.Join(g.Dir, "gitops"), Options{}, "INV-4"), nil)
 
 	// A rule set detected only on a branch never served in detection:
 	// the merge is what blocks with it.
 	g = newGitRepo(t)
-	g.commit(day0, inv4Config(inv4Platform(""), inv4Tenant("detect", false)))
-	g.git(day0, "checkout", "-q", "-b", "feature")
-	g.commit(day0.Add(time.Hour), inv4Config(inv4Platform(""), inv4Tenant("detect", true)))
-	g.commit(day0.Add(8*day), inv4Config(inv4Platform(""), inv4Tenant("block", true)))
-	g.git(day0, "checkout", "-q", "main")
-	g.git(day0.Add(9*day), "merge", "-q", "--no-ff", "-m", "merge feature", "feature")
-	merge := g.git(day0, "rev-parse", "--short=7", "HEAD")
-	matchFindings(t, auditFindings(t, filepath.Join(g.dir, "gitops"), Options{}, "INV-4"), []string{
+	g.Commit(day0, inv4Config(inv4Platform(""), inv4Tenant("detect", false)))
+	g.Git(day0, "checkout", "-q", "-b", "feature")
+	g.Commit(day0.Add(time.Hour), inv4Config(inv4Platform(""), inv4Tenant("detect", true)))
+	g.Commit(day0.Add(8*day), inv4Config(inv4Platform(""), inv4Tenant("block", true)))
+	g.Git(day0, "checkout", "-q", "main")
+	g.Git(day0.Add(9*day), "merge", "-q", "--no-ff", "-m", "merge feature", "feature")
+	merge := g.Git(day0, "rev-parse", "--short=7", "HEAD")
+	matchFindings(t, auditFindings(t, filepath.Join(g.Dir, "gitops"), Options{}, "INV-4"), []string{
 		"error tenants/shop.yaml:7: route shop/web blocked at commit " + merge + " (2025-01-10 00:00 UTC) with rule set …, which never served in detection",
 	})
 }

@@ -1,10 +1,11 @@
 package audit
 
 import (
+	"github.com/bulwark-sec/bulwark/internal/golden"
+
 	"bytes"
 	"encoding/json"
 	"flag"
-	"os"
 	"path/filepath"
 	"testing"
 )
@@ -19,19 +20,7 @@ func TestTextGolden(t *testing.T) {
 	if err := WriteReport(&b, "text", res); err != nil {
 		t.Fatal(err)
 	}
-	golden := filepath.Join("testdata", "repo.golden")
-	if *update {
-		if err := os.WriteFile(golden, b.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if b.String() != string(want) {
-		t.Errorf("text report differs from %s:\n%s", golden, b.String())
-	}
+	golden.Check(t, filepath.Join("testdata", "repo.golden"), b.Bytes(), *update)
 }
 
 // TestJSONShape checks the JSON form of a fixed result, so it does not
