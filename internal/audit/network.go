@@ -34,10 +34,8 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"runtime"
 	"slices"
 	"sync"
-	"weak"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -185,28 +183,11 @@ func (p *pod) object() string {
 	return p.obj.Ref()
 }
 
-var networks = struct {
-	sync.Mutex
-	m map[weak.Pointer[Repo]]*network
-}{m: map[weak.Pointer[Repo]]*network{}}
-
 // networkOf returns r's network, building it on the first call: the four
-// checks share one simulation. The entry goes when r is collected.
+// checks share one simulation.
 func networkOf(r *Repo) *network {
-	key := weak.Make(r)
-	networks.Lock()
-	defer networks.Unlock()
-	if n, ok := networks.m[key]; ok {
-		return n
-	}
-	n := newNetwork(r)
-	networks.m[key] = n
-	runtime.AddCleanup(r, func(k weak.Pointer[Repo]) {
-		networks.Lock()
-		delete(networks.m, k)
-		networks.Unlock()
-	}, key)
-	return n
+	r.networkOnce.Do(func() { r.network = newNetwork(r) })
+	return r.network
 }
 
 func newNetwork(r *Repo) *network {

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/bulwark-sec/bulwark/internal/config"
 	"github.com/bulwark-sec/bulwark/internal/manifest"
@@ -31,6 +32,9 @@ type Repo struct {
 
 	base    string            // the directory File names are relative to
 	sources map[string][]byte // file contents read by locate
+
+	networkOnce sync.Once
+	network     *network // the simulation INV-5…8 share
 }
 
 // Object is a manifest with its content decoded loosely: checks read the
