@@ -36,6 +36,7 @@ func (c bypassCheck) Run(r *Repo) Outcome {
 				fmt.Sprintf("set spec.ingressClassName: %s", c.class)).at(at))
 		}
 	}
+	out = append(out, c.gatewayAPIBypasses(r)...)
 	tenant := r.tenantNamespaces()
 	for _, o := range r.Objects {
 		if !tenant(namespaceOf(o)) {

@@ -49,11 +49,16 @@ func TestChecks(t *testing.T) {
 			`error inv1-bad.yaml:17 Service shop/public: tenant Service of type LoadBalancer`,
 			`error inv1-bad.yaml:29 Deployment shop/agent: tenant workload uses hostNetwork`,
 			`error inv1-bad.yaml:35 Deployment shop/agent: tenant workload binds host port 8080 (container agent)`,
+			`error inv1-bad.yaml:51 Gateway shop/side-door: Gateway of class "nginx", not Bulwark's "bulwark"`,
+			`error inv1-bad.yaml:61 HTTPRoute shop/web: HTTPRoute attaches to Gateway shop/side-door of class "nginx"`,
+			`warning inv1-bad.yaml:62 HTTPRoute shop/web: HTTPRoute attaches to Gateway somewhere-else/edge, which the repository does not hold`,
 		}},
 		{"INV-1 clean", "inv1-good.yaml", "INV-1", nil},
 		{"INV-2 weak protocols", "inv2-bad.yaml", "INV-2", []string{
 			`error inv2-bad.yaml:7 Ingress shop/legacy: annotation nginx.ingress.kubernetes.io/ssl-protocols enables TLSv1, TLSv1.1`,
 			`error inv2-bad.yaml:17 ConfigMap ingress-nginx/ingress-nginx-controller: ingress controller setting ssl-protocols enables TLSv1.1`,
+			`error inv2-bad.yaml:31 Gateway istio-ingress/public: spec.servers[0].tls.minProtocolVersion is TLSV1_1`,
+			`error inv2-bad.yaml:41 ClientTrafficPolicy envoy-gateway-system/legacy-clients: spec.tls.minVersion is 1.0`,
 		}},
 		{"INV-2 clean", "inv2-good.yaml", "INV-2", nil},
 		{"INV-3 committed certificate", "inv3-bad.yaml", "INV-3", []string{

@@ -251,7 +251,7 @@ func (r *Repo) ConfigFiles() []string {
 }
 
 // workloadKinds are the kinds INV-1 reads: the ways in and the pods.
-var workloadKinds = []string{"Ingress", "Service", "Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job", "CronJob"}
+var workloadKinds = []string{"Ingress", "Gateway", "HTTPRoute", "GRPCRoute", "TLSRoute", "TCPRoute", "UDPRoute", "Service", "Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job", "CronJob"}
 
 // locate moves each finding with a Field from its object's first line to
 // the field's line, reading each file once.

@@ -1,11 +1,7 @@
 package audit
 
 import (
-	"bufio"
-	"bytes"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/bulwark-sec/bulwark/internal/config"
@@ -29,13 +25,20 @@ var weakProtocols = map[string]bool{"SSLv2": true, "SSLv3": true, "TLSv1": true,
 // weakTraefik are Traefik TLSOption minVersion values below TLS 1.2.
 var weakTraefik = map[string]bool{"VersionTLS10": true, "VersionTLS11": true, "VersionSSL30": true}
 
+// weakIstio are Istio Gateway minProtocolVersion values below TLS 1.2.
+var weakIstio = map[string]bool{"TLSV1_0": true, "TLSV1_1": true}
+
+// weakEnvoyGateway are Envoy Gateway ClientTrafficPolicy tls.minVersion
+// values below TLS 1.2.
+var weakEnvoyGateway = map[string]bool{"1.0": true, "1.1": true}
+
 const tlsFix = "allow only TLSv1.2 and TLSv1.3"
 
 func (c tlsVersionCheck) Run(r *Repo) Outcome {
 	var out []Finding
 	if r.Config != nil {
 		out = append(out, Finding{Check: c.ID(), Severity: Note, File: config.PlatformFile,
-			Line:    keyLine(filepath.Join(r.Root, config.PlatformFile), "min_version"),
+			Line:    r.Config.Line(config.PlatformFile, "tls.min_version"),
 			Message: fmt.Sprintf("evidence: Bulwark's listener accepts TLS %s and later (tls.min_version)", r.Config.Platform.TLS.MinVersion)})
 	}
 	for _, o := range r.Objects {
@@ -53,9 +56,20 @@ func (c tlsVersionCheck) Run(r *Repo) Outcome {
 			if v := str(o.Fields, "spec", "minVersion"); weakTraefik[v] {
 				out = append(out, o.finding(c.ID(), Error, "spec.minVersion is "+v, "set spec.minVersion: VersionTLS12").at("spec.minVersion"))
 			}
+		case "Gateway": // Istio's; the Gateway API's has no TLS minimum
+			for i, srv := range list(o.Fields, "spec", "servers") {
+				if v := str(srv, "tls", "minProtocolVersion"); weakIstio[v] {
+					at := fmt.Sprintf("spec.servers[%d].tls.minProtocolVersion", i)
+					out = append(out, o.finding(c.ID(), Error, at+" is "+v, "set minProtocolVersion: TLSV1_2, or leave it out (Istio's default is TLS 1.2)").at(at))
+				}
+			}
+		case "ClientTrafficPolicy":
+			if v := str(o.Fields, "spec", "tls", "minVersion"); weakEnvoyGateway[v] {
+				out = append(out, o.finding(c.ID(), Error, "spec.tls.minVersion is "+v, "set spec.tls.minVersion: \"1.2\", or leave it out (Envoy Gateway's default is 1.2)").at("spec.tls.minVersion"))
+			}
 		}
 	}
-	return Outcome{Findings: out, Evidence: r.evidence("Ingress", "ConfigMap", "TLSOption", "Gateway")}
+	return Outcome{Findings: out, Evidence: r.evidence("Ingress", "ConfigMap", "TLSOption", "Gateway", "ClientTrafficPolicy")}
 }
 
 // weakTokens returns the protocols below TLS 1.2 in a space-separated
@@ -68,20 +82,4 @@ func weakTokens(v string) string {
 		}
 	}
 	return strings.Join(weak, ", ")
-}
-
-// keyLine is the first line of file where key is set, 0 if none: evidence
-// points at the setting, or at the file when the default applies.
-func keyLine(file, key string) int {
-	data, err := os.ReadFile(file)
-	if err != nil {
-		return 0
-	}
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	for n := 1; sc.Scan(); n++ {
-		if strings.HasPrefix(strings.TrimSpace(sc.Text()), key+":") {
-			return n
-		}
-	}
-	return 0
 }
