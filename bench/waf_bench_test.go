@@ -61,6 +61,10 @@ var jsonBody = func() string {
 	return b.String()
 }()
 
+// ceiling is set by the wafceiling build (waf_ceiling_test.go) when
+// operators are replaced: attacks are then no longer blocked.
+var ceiling bool
+
 // BenchmarkWAF runs the WAF stage in process, without sockets, on the
 // three workloads with the rule set the gateway uses by default.
 func BenchmarkWAF(b *testing.B) {
@@ -80,7 +84,7 @@ func BenchmarkWAF(b *testing.B) {
 				r = r.WithContext(request.With(r.Context(), s))
 				w := httptest.NewRecorder()
 				h.ServeHTTP(w, r)
-				if (name == "c-attack-get") != (w.Code == http.StatusForbidden) {
+				if !ceiling && (name == "c-attack-get") != (w.Code == http.StatusForbidden) {
 					b.Fatalf("%s: status %d", name, w.Code)
 				}
 			}
