@@ -130,6 +130,19 @@ func and(a, b dnf) dnf {
 // prune drops terms that need everything another term needs and more: in
 // a disjunction the weaker one already admits them.
 func prune(ts dnf) dnf {
+	if singles(ts) {
+		// One string each: a term implies another only when they are
+		// the same, so pruning is removing repeats.
+		seen := make(map[lit]bool, len(ts))
+		out := ts[:0:0]
+		for _, t := range ts {
+			if l := t.lits[0]; !seen[l] {
+				seen[l] = true
+				out = append(out, t)
+			}
+		}
+		return out
+	}
 	if len(ts) > 256 {
 		return ts // quadratic beyond this; redundant terms cost time, not truth
 	}
@@ -149,6 +162,15 @@ func prune(ts dnf) dnf {
 	return out
 }
 
+func singles(ts dnf) bool {
+	for _, t := range ts {
+		if len(t.lits) != 1 {
+			return false
+		}
+	}
+	return true
+}
+
 // implies reports whether meeting t means meeting u: each of u's strings
 // is one of t's.
 func implies(t, u term) bool {
@@ -163,7 +185,27 @@ func implies(t, u term) bool {
 	return true
 }
 
-func analyze(re *syntax.Regexp) info {
+// analyzer analyzes the nodes of one expression, each once: the junk
+// analysis and the analysis of the expression without junk revisit the
+// same subtrees.
+type analyzer struct {
+	memo map[*syntax.Regexp]info
+}
+
+func newAnalyzer() *analyzer { return &analyzer{memo: map[*syntax.Regexp]info{}} }
+
+// analyze returns what is known of re's language. The result is shared:
+// callers copy before they modify.
+func (a *analyzer) analyze(re *syntax.Regexp) info {
+	if in, ok := a.memo[re]; ok {
+		return in
+	}
+	in := a.compute(re)
+	a.memo[re] = in
+	return in
+}
+
+func (a *analyzer) compute(re *syntax.Regexp) info {
 	switch re.Op {
 	case syntax.OpLiteral:
 		return literal(re.Rune, re.Flags&syntax.FoldCase != 0)
@@ -173,22 +215,22 @@ func analyze(re *syntax.Regexp) info {
 		syntax.OpWordBoundary, syntax.OpNoWordBoundary:
 		return exactly(newLit("", false))
 	case syntax.OpCapture:
-		return analyze(re.Sub[0])
+		return a.analyze(re.Sub[0])
 	case syntax.OpQuest:
-		sub := analyze(re.Sub[0])
+		sub := a.analyze(re.Sub[0])
 		if sub.exactOK && len(sub.exact) < maxSet {
 			return exactly(append(slices.Clone(sub.exact), newLit("", false))...)
 		}
 		return unknown
 	case syntax.OpPlus:
-		req, _ := analyze(re.Sub[0]).requirement()
+		req, _ := a.analyze(re.Sub[0]).requirement()
 		return info{req: req}
 	case syntax.OpRepeat:
-		return repeat(re)
+		return a.repeat(re)
 	case syntax.OpConcat:
-		return concat(re.Sub)
+		return a.concat(re.Sub)
 	case syntax.OpAlternate:
-		return alternate(re.Sub)
+		return a.alternate(re.Sub)
 	}
 	// OpAnyChar, OpAnyCharNotNL, OpStar, OpNoMatch and anything newer:
 	// no claim.
@@ -243,8 +285,8 @@ func charClass(ranges []rune) info {
 
 // repeat is x{min,max}: at least one copy when min ≥ 1, and an exact
 // language when the count is fixed and small.
-func repeat(re *syntax.Regexp) info {
-	sub := analyze(re.Sub[0])
+func (a *analyzer) repeat(re *syntax.Regexp) info {
+	sub := a.analyze(re.Sub[0])
 	var out info
 	if re.Min >= 1 {
 		out.req, _ = sub.requirement()
@@ -286,7 +328,7 @@ func product(a, b []lit) ([]lit, bool) {
 // meets every part's requirement at once; runs of parts with exact
 // languages join into longer strings, which reject more than their
 // characters apart.
-func concat(subs []*syntax.Regexp) info {
+func (a *analyzer) concat(subs []*syntax.Regexp) info {
 	var req []dnf
 	run := []lit{newLit("", false)}
 	all := true
@@ -297,7 +339,7 @@ func concat(subs []*syntax.Regexp) info {
 		run = []lit{newLit("", false)}
 	}
 	for _, s := range subs {
-		p := analyze(s)
+		p := a.analyze(s)
 		if !p.exactOK {
 			flush()
 			all = false
@@ -325,12 +367,12 @@ func concat(subs []*syntax.Regexp) info {
 // alternate: a match is a match of one branch, so it meets one branch's
 // requirement: each branch's collapsed to one clause, and their union is
 // the alternation's. Every branch must have one.
-func alternate(subs []*syntax.Regexp) info {
+func (a *analyzer) alternate(subs []*syntax.Regexp) info {
 	out := info{exactOK: true}
 	var union dnf
 	reqOK := true
 	for _, s := range subs {
-		in := analyze(s)
+		in := a.analyze(s)
 		if out.exactOK && in.exactOK && len(out.exact)+len(in.exact) <= maxSet {
 			out.exact = append(out.exact, in.exact...)
 		} else {

@@ -23,6 +23,7 @@
 package rxfilter
 
 import (
+	"fmt"
 	"math/bits"
 	"regexp/syntax"
 	"slices"
@@ -31,9 +32,13 @@ import (
 )
 
 // Filter rejects strings an expression cannot match: a string may match
-// only if it meets every clause, the strongest checked first.
+// only if it meets every clause, the strongest checked first. A string
+// with none of the junk bytes is judged by clean instead (see junk.go).
 type Filter struct {
 	clauses []clause
+	junk    byteSet
+	clean   *Filter // nil: no stronger form
+	never   bool    // the expression cannot match (clean form only)
 }
 
 // clause is a disjunction: a match meets one of its terms. The terms are
@@ -106,7 +111,7 @@ func newLit(s string, fold bool) lit {
 // are not built by concatenation. Dropping only ever weakens a filter.
 const (
 	maxSet      = 64
-	maxTerms    = 512
+	maxTerms    = 2048
 	maxTermLits = 12
 	maxClauses  = 4
 	maxLitLen   = 32
@@ -115,7 +120,29 @@ const (
 // New returns the filter of a parsed expression, or nil when the analysis
 // finds no requirement every match meets (the expression must always run).
 func New(re *syntax.Regexp) *Filter {
-	cnf, ok := analyze(re.Simplify()).requirement()
+	re = re.Simplify()
+	a := newAnalyzer()
+	f := a.build(re)
+	junk := a.junkBytes(re)
+	if junk == (byteSet{}) {
+		return f
+	}
+	var clean *Filter
+	if rest := without(re, junk); rest.Op == syntax.OpNoMatch {
+		clean = &Filter{never: true}
+	} else if clean = a.build(rest); clean == nil {
+		return f
+	}
+	if f == nil {
+		f = &Filter{} // no clause: every value with junk bytes may match
+	}
+	f.junk, f.clean = junk, clean
+	return f
+}
+
+// build is the filter of an expression's requirement, nil if it has none.
+func (a *analyzer) build(re *syntax.Regexp) *Filter {
+	cnf, ok := a.analyze(re).requirement()
 	if !ok {
 		return nil
 	}
@@ -168,6 +195,12 @@ func (f *Filter) MayMatch(s string) bool {
 		}
 		have = have.union(folds)
 	}
+	if f.clean != nil && have.intersect(f.junk) == (byteSet{}) {
+		f = f.clean
+	}
+	if f.never {
+		return false
+	}
 	for i := range f.clauses {
 		if !f.clauses[i].met(s, have, folds) {
 			return false
@@ -214,7 +247,26 @@ func (t term) contained(s string, folds byteSet) bool {
 // Strings lists the filter's clauses, for tests and diagnostics: terms
 // separated by " | ", a term's strings by " & ", a case-insensitive string
 // prefixed with (?i).
-func (f *Filter) Strings() []string { return clauseStrings(f.clauses) }
+func (f *Filter) Strings() []string {
+	out := clauseStrings(f.clauses)
+	if f.clean != nil {
+		out = append(out, "without junk "+fmt.Sprintf("%q", bytesOf(f.junk))+": "+strings.Join(f.clean.Strings(), " ; "))
+	}
+	if f.never {
+		out = append(out, "never")
+	}
+	return out
+}
+
+func bytesOf(b byteSet) string {
+	var out []byte
+	for c := 0; c < 256; c++ {
+		if b.has(byte(c)) {
+			out = append(out, byte(c))
+		}
+	}
+	return string(out)
+}
 
 func clauseStrings(v []clause) []string {
 	var out []string

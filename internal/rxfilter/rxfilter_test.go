@@ -51,6 +51,13 @@ func TestMayMatch(t *testing.T) {
 		{`(?:xyz)+`, "xy z", false},
 		{`(?:xyz){2}`, "xyzxyz", true},
 		{`(?:xyz){2}`, "xyz", false},
+		// Junk allowed between letters: a value without any of it must
+		// hold the word whole; one with it, the letters.
+		{`(?i)b["']*u["']*s["']*y\b`, "busy", true},
+		{`(?i)b["']*u["']*s["']*y\b`, "yubs", false},
+		{`(?i)b["']*u["']*s["']*y\b`, "b'u's'y", true},
+		{`(?i)b["']*u["']*s["']*y\b`, "'yubs'", true}, // with junk, only the letters are required
+		{`(?i)x["']+y`, "xy", false},                  // the junk is required: no match without it
 		// Several clauses must all hold.
 		{`while.*\(.*\)`, "while (x)", true},
 		{`while.*\(.*\)`, "while x", false},
