@@ -7,8 +7,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/bulwark-sec/bulwark/internal/config"
+	"github.com/bulwark-sec/bulwark/internal/waf"
 )
 
 const auditData = "../audit/testdata/"
@@ -130,4 +135,81 @@ func TestAuditEvidence(t *testing.T) {
 			t.Errorf("err = %v, want exit 2 naming %s", err, file)
 		}
 	})
+}
+
+// TestAuditLedgerFlag: outside Git, INV-4 reads the ledger --ledger names.
+// The noncompliant example's shop/web blocks: without a ledger that is
+// unverifiable (a warning), with an empty state directory the ledger cannot
+// be read (an error), and with a ledger where its rule set has served in
+// detection for thirty days it holds.
+func TestAuditLedgerFlag(t *testing.T) {
+	repo := t.TempDir()
+	for _, f := range []string{"platform.yaml", "tenants/shop.yaml", "tenants/blog.yaml"} {
+		data, err := os.ReadFile(filepath.Join("../../examples/noncompliant", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(repo, f)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(repo, f), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	served := t.TempDir()
+	cfg, err := config.LoadDir(repo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, after, err := waf.PlatformRuleFiles(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := waf.OpenLedger(served)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := slices.IndexFunc(cfg.Routes, func(r *config.Route) bool { return r.ID == "shop/web" })
+	if i < 0 {
+		t.Fatal("no route shop/web in the noncompliant example")
+	}
+	fp := waf.ForRoute(&cfg.Platform.WAF, cfg.Routes[i], before, after).Fingerprint()
+	if err := l.Commit([]waf.LedgerChange{{Route: "shop/web", DetectionStart: fp, At: time.Now().Add(-30 * 24 * time.Hour)}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name string
+		args []string
+		want string // "" : no INV-4 finding
+	}{
+		{"no ledger", nil, "warning INV-4"},
+		{"empty state directory", []string{"--ledger", t.TempDir()}, "error INV-4"},
+		{"served thirty days", []string{"--ledger", served}, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var out bytes.Buffer
+			args := append(append([]string{"audit", "--format", "json"}, tt.args...), repo)
+			if err := Run(Env{Stdout: &out, Stderr: &bytes.Buffer{}}, args); exitCode(err) == 2 {
+				t.Fatal(err)
+			}
+			var rep struct {
+				Findings []struct{ Check, Severity, Message string }
+			}
+			if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, f := range rep.Findings {
+				if f.Check == "INV-4" {
+					got = append(got, f.Severity+" "+f.Check+": "+f.Message)
+				}
+			}
+			switch {
+			case tt.want == "" && len(got) > 0:
+				t.Errorf("INV-4 findings %q, want none", got)
+			case tt.want != "" && (len(got) != 1 || !strings.HasPrefix(got[0], tt.want)):
+				t.Errorf("INV-4 findings %q, want one %q", got, tt.want)
+			}
+		})
+	}
 }
