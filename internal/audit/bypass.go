@@ -2,6 +2,7 @@ package audit
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -93,28 +94,47 @@ func (r *Repo) tenantNamespaces() func(string) bool {
 	return func(ns string) bool { return !strings.HasPrefix(ns, "kube-") && ns != gw }
 }
 
+// podTemplates are where each kind keeps its pods' metadata and spec:
+// the object itself for a Pod, the pod template for a workload.
+var podTemplates = map[string][]string{
+	"Pod":                   {},
+	"Deployment":            {"spec", "template"},
+	"StatefulSet":           {"spec", "template"},
+	"DaemonSet":             {"spec", "template"},
+	"ReplicaSet":            {"spec", "template"},
+	"ReplicationController": {"spec", "template"},
+	"Job":                   {"spec", "template"},
+	"CronJob":               {"spec", "jobTemplate", "spec", "template"},
+}
+
+// podField is the path of field (spec, metadata) of o's pods, false when
+// o has no pods.
+func podField(o Object, field string) ([]string, bool) {
+	path, ok := podTemplates[o.Kind]
+	return append(slices.Clone(path), field), ok
+}
+
 // podSpec returns the pod spec of a Pod or a workload's template.
 func podSpec(o Object) map[string]any {
-	switch o.Kind {
-	case "Pod":
-		return mapping(o.Fields, "spec")
-	case "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job":
-		return mapping(o.Fields, "spec", "template", "spec")
-	case "CronJob":
-		return mapping(o.Fields, "spec", "jobTemplate", "spec", "template", "spec")
+	if path, ok := podField(o, "spec"); ok {
+		return mapping(o.Fields, path...)
 	}
 	return nil
 }
 
 // podSpecPath is the field path of podSpec(o).
 func podSpecPath(o Object) string {
-	switch o.Kind {
-	case "Pod":
-		return "spec"
-	case "CronJob":
-		return "spec.jobTemplate.spec.template.spec"
+	path, _ := podField(o, "spec")
+	return strings.Join(path, ".")
+}
+
+// podLabels are the labels of a Pod or of a workload's pod template.
+func podLabels(o Object) map[string]string {
+	path, ok := podField(o, "metadata")
+	if !ok {
+		return nil
 	}
-	return "spec.template.spec"
+	return stringMap(mapping(o.Fields, append(path, "labels")...))
 }
 
 // hostPorts lists container/hostPort for every container binding one,

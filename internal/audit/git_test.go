@@ -13,9 +13,6 @@ import (
 // day0 is when the test repositories' history begins.
 var day0 = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 
-// newGitRepo starts an empty repository whose commits carry chosen dates.
-func newGitRepo(t *testing.T) *gittest.Repo { return gittest.New(t) }
-
 func TestOpenGitOutsideWorkTree(t *testing.T) {
 	gittest.Isolate(t)
 	if g := openGit(t.TempDir()); g != nil {
@@ -24,7 +21,7 @@ func TestOpenGitOutsideWorkTree(t *testing.T) {
 }
 
 func TestGitState(t *testing.T) {
-	g := newGitRepo(t)
+	g := gittest.New(t)
 	g.Commit(day0, map[string]string{
 		".gitignore": "build/\n*.local\n", "top.txt": "x",
 		"sub/committed.yaml": "a", "sub/modified.yaml": "a", "sub/staged.yaml": "a", "sub/both.yaml": "a",
@@ -64,7 +61,7 @@ func TestGitState(t *testing.T) {
 }
 
 func TestGitLogAndReadFiles(t *testing.T) {
-	g := newGitRepo(t)
+	g := gittest.New(t)
 	c1 := g.Commit(day0, map[string]string{"sub/a.yaml": "a1", "other.txt": "o"})
 	g.Commit(day0.Add(time.Hour), map[string]string{"other.txt": "o2"})
 	c3 := g.Commit(day0.Add(48*time.Hour), map[string]string{"sub/a.yaml": "a2", "sub/d/b.yaml": "b"})
@@ -107,7 +104,7 @@ func TestGitLogAndReadFiles(t *testing.T) {
 }
 
 func TestGitLogBeforeFirstCommit(t *testing.T) {
-	g := newGitRepo(t)
+	g := gittest.New(t)
 	g.Write(map[string]string{"a.yaml": "a"})
 	git := openGit(g.Dir)
 	if git == nil {
@@ -122,7 +119,7 @@ func TestGitLogBeforeFirstCommit(t *testing.T) {
 }
 
 func TestGitShallow(t *testing.T) {
-	g := newGitRepo(t)
+	g := gittest.New(t)
 	g.Commit(day0, map[string]string{"a": "1"})
 	g.Commit(day0.Add(time.Hour), map[string]string{"a": "2"})
 	clone := filepath.Join(t.TempDir(), "clone")

@@ -40,7 +40,7 @@ type change struct {
 // applies c's uncommitted changes; it returns the repository's directory.
 func (c change) build(t *testing.T, fixture map[string]string) string {
 	t.Helper()
-	g := newGitRepo(t)
+	g := gittest.New(t)
 	files := map[string]string{}
 	for name, content := range fixture {
 		files[name] = content
@@ -60,9 +60,6 @@ func (c change) build(t *testing.T, fixture map[string]string) string {
 	return g.Dir
 }
 
-// readFixture reads the files under dir, by slash path relative to it.
-func readFixture(t *testing.T, dir string) map[string]string { return gittest.ReadDir(t, dir) }
-
 // withoutDocument is a manifest file's content without the document
 // holding marker.
 func withoutDocument(content, marker string) string {
@@ -78,7 +75,7 @@ func withoutDocument(content, marker string) string {
 
 // The example repository, committed as it is, passes every Git check.
 func TestExampleRepositoryIsClean(t *testing.T) {
-	dir := change{}.build(t, readFixture(t, filepath.Join("..", "..", "examples", "gitops")))
+	dir := change{}.build(t, gittest.ReadDir(t, filepath.Join("..", "..", "examples", "gitops")))
 	for _, check := range []string{"INV-4", "INV-12", "INV-13"} {
 		t.Run(check, func(t *testing.T) {
 			matchFindings(t, auditFindings(t, dir, Options{}, check), nil)
@@ -87,7 +84,7 @@ func TestExampleRepositoryIsClean(t *testing.T) {
 }
 
 func TestPolicyInGit(t *testing.T) {
-	example := readFixture(t, filepath.Join("..", "..", "examples", "gitops"))
+	example := gittest.ReadDir(t, filepath.Join("..", "..", "examples", "gitops"))
 	const shop = "policies/kubernetes/shop.yaml"
 	const handMade = `apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
@@ -133,12 +130,12 @@ spec:
 func TestPolicyInGitWithoutGitOrConfig(t *testing.T) {
 	gittest.Isolate(t)
 	plain := t.TempDir()
-	writeTree(t, plain, readFixture(t, filepath.Join("..", "..", "examples", "gitops")))
+	gittest.WriteFiles(t, plain, gittest.ReadDir(t, filepath.Join("..", "..", "examples", "gitops")))
 	matchFindings(t, auditFindings(t, plain, Options{}, "INV-12"), []string{
 		"warning .: not in a Git work tree: cannot show the policies are in Git",
 	})
 
-	g := newGitRepo(t)
+	g := gittest.New(t)
 	g.Commit(day0, map[string]string{"np.yaml": "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: x, namespace: shop}\nspec: {podSelector: {}}\n"})
 	matchFindings(t, auditFindings(t, g.Dir, Options{}, "INV-12"), []string{
 		"note np.yaml: no Bulwark configuration (platform.yaml) to compile: the network policies in 1 file(s) cannot be compared with declarations",
@@ -146,7 +143,7 @@ func TestPolicyInGitWithoutGitOrConfig(t *testing.T) {
 }
 
 func TestWAFInGit(t *testing.T) {
-	fixture := readFixture(t, filepath.Join("testdata", "gitops", "waf"))
+	fixture := gittest.ReadDir(t, filepath.Join("testdata", "gitops", "waf"))
 	adhoc, err := os.ReadFile(filepath.Join("testdata", "gitops", "adhoc.yaml"))
 	if err != nil {
 		t.Fatal(err)
@@ -193,7 +190,7 @@ func TestWAFInGit(t *testing.T) {
 // A candidate rules directory is version controlled file by file: an
 // untracked CRS file in it is as ad hoc as any other rule.
 func TestWAFInGitCandidateDirectory(t *testing.T) {
-	fixture := readFixture(t, filepath.Join("testdata", "gitops", "waf"))
+	fixture := gittest.ReadDir(t, filepath.Join("testdata", "gitops", "waf"))
 	fixture["platform.yaml"] = strings.Replace(fixture["platform.yaml"], "  rules:\n", "  candidate:\n    rules_dir: crs\n  rules:\n", 1)
 	fixture["crs/REQUEST-901-INITIALIZATION.conf"] = "# v4.26\n"
 	dir := change{dirty: map[string]string{"crs/REQUEST-942-APPLICATION-ATTACK-SQLI.conf": "# v4.26\n"}}.build(t, fixture)
@@ -205,7 +202,7 @@ func TestWAFInGitCandidateDirectory(t *testing.T) {
 func TestWAFInGitOutsideWorkTree(t *testing.T) {
 	gittest.Isolate(t)
 	dir := t.TempDir()
-	writeTree(t, dir, readFixture(t, filepath.Join("testdata", "gitops", "waf")))
+	gittest.WriteFiles(t, dir, gittest.ReadDir(t, filepath.Join("testdata", "gitops", "waf")))
 	matchFindings(t, auditFindings(t, dir, Options{}, "INV-13"), []string{
 		"warning .: not in a Git work tree: cannot show the WAF customizations are version controlled",
 	})

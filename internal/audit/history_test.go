@@ -133,7 +133,7 @@ func TestDetectionHistory(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			g := newGitRepo(t)
+			g := gittest.New(t)
 			g.Commit(day0.Add(-day), map[string]string{"README.md": "the audited directory is gitops/\n"})
 			var hashes []string
 			for _, s := range tt.steps {
@@ -189,7 +189,7 @@ func TestDetectionWithoutHistory(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			gittest.Isolate(t)
 			dir := t.TempDir()
-			writeTree(t, dir, map[string]string{"platform.yaml": inv4Platform(""), "tenants/shop.yaml": inv4Tenant(tt.mode, false)})
+			gittest.WriteFiles(t, dir, map[string]string{"platform.yaml": inv4Platform(""), "tenants/shop.yaml": inv4Tenant(tt.mode, false)})
 			opts := Options{Now: now}
 			if tt.ledger != "" {
 				opts.Ledger = writeLedger(t, dir, tt.ledger, now.Add(-time.Duration(tt.ago)*day))
@@ -205,7 +205,7 @@ func TestDetectionWithoutHistory(t *testing.T) {
 // A directory inside a work tree whose configuration was never committed
 // has no history: the ledger decides, or the route is unverifiable.
 func TestDetectionHistorylessSubdirectory(t *testing.T) {
-	g := newGitRepo(t)
+	g := gittest.New(t)
 	g.Commit(day0, map[string]string{"README.md": "x"})
 	g.Write(inv4Config(inv4Platform(""), inv4Tenant("block", false)))
 	root := filepath.Join(g.Dir, "gitops")
@@ -219,7 +219,7 @@ func TestDetectionHistorylessSubdirectory(t *testing.T) {
 // A shallow clone cuts the history: what looks like a block without
 // detection may have had it before the cut, so it is a warning that says so.
 func TestDetectionShallowClone(t *testing.T) {
-	g := newGitRepo(t)
+	g := gittest.New(t)
 	g.Commit(day0, inv4Config(inv4Platform(""), inv4Tenant("detect", false)))
 	last := g.Commit(day0.Add(8*day), inv4Config(inv4Platform(""), inv4Tenant("block", false)))
 	clone := filepath.Join(t.TempDir(), "clone")
@@ -269,9 +269,6 @@ func writeLedger(t *testing.T, dir, state string, since time.Time) string {
 	return stateDir
 }
 
-// writeTree writes files (slash paths) under dir.
-func writeTree(t *testing.T, dir string, files map[string]string) { gittest.WriteFiles(t, dir, files) }
-
 // auditFindings audits root and renders check's findings as
 // "severity location[ object]: message".
 func auditFindings(t *testing.T, root string, opts Options, check string) []string {
@@ -318,7 +315,7 @@ func matchFindings(t *testing.T, got, want []string) {
 // committed on a branch two days after detection began, merged after the
 // detection period, never served early.
 func TestDetectionFirstParentHistory(t *testing.T) {
-	g := newGitRepo(t)
+	g := gittest.New(t)
 	g.Commit(day0, inv4Config(inv4Platform(""), inv4Tenant("detect", false)))
 	g.Git(day0, "checkout", "-q", "-b", "feature")
 	g.Commit(day0.Add(2*day), inv4Config(inv4Platform(""), inv4Tenant("block", false)))
@@ -329,7 +326,7 @@ func TestDetectionFirstParentHistory(t *testing.T) {
 
 	// A rule set detected only on a branch never served in detection:
 	// the merge is what blocks with it.
-	g = newGitRepo(t)
+	g = gittest.New(t)
 	g.Commit(day0, inv4Config(inv4Platform(""), inv4Tenant("detect", false)))
 	g.Git(day0, "checkout", "-q", "-b", "feature")
 	g.Commit(day0.Add(time.Hour), inv4Config(inv4Platform(""), inv4Tenant("detect", true)))

@@ -281,18 +281,6 @@ func workloadFiles(objs []Object) []string {
 	return out
 }
 
-// podLabels are the labels of a Pod or of a workload's pod template.
-func podLabels(o Object) map[string]string {
-	m := mapping(o.Fields, "spec", "template", "metadata", "labels")
-	switch o.Kind {
-	case "Pod":
-		m = mapping(o.Fields, "metadata", "labels")
-	case "CronJob":
-		m = mapping(o.Fields, "spec", "jobTemplate", "spec", "template", "metadata", "labels")
-	}
-	return stringMap(m)
-}
-
 // selector converts a loosely decoded LabelSelector; a malformed one
 // selects nothing.
 func selector(v any) labels.Selector {

@@ -72,9 +72,9 @@ func TestClientWithoutJavaScriptGetsTheChallenge(t *testing.T) {
 
 func TestSolvedChallengeRedirectsAndPassesWholeHost(t *testing.T) {
 	e := newEnv(t, testPolicy())
-	resp, page := e.do("GET", "/app/page?q=1&r=%2F", nil, browser())
+	_, page := e.do("GET", "/app/page?q=1&r=%2F", nil, browser())
 	tok, d := e.puzzleOf(page)
-	resp, _ = e.postSolution(tok, work(tok, d), nil)
+	resp, _ := e.postSolution(tok, work(tok, d), nil)
 
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/app/page?q=1&r=%2F" {
 		t.Fatalf("status %d Location %q, want 303 to the original path", resp.StatusCode, resp.Header.Get("Location"))

@@ -117,6 +117,10 @@ const (
 	maxLitLen   = 32
 )
 
+// A clause's index counts its terms in uint16: this fails to compile if
+// maxTerms outgrows it.
+const _ uint16 = maxTerms
+
 // New returns the filter of a parsed expression, or nil when the analysis
 // finds no requirement every match meets (the expression must always run).
 func New(re *syntax.Regexp) *Filter {
@@ -148,13 +152,7 @@ func (a *analyzer) build(re *syntax.Regexp) *Filter {
 	}
 	f := &Filter{}
 	for _, terms := range cnf {
-		if len(terms) > 1<<16-1 {
-			continue // beyond the index; never with the limits above
-		}
 		f.clauses = append(f.clauses, index(terms))
-	}
-	if len(f.clauses) == 0 {
-		return nil
 	}
 	return f
 }

@@ -38,17 +38,14 @@ type rx struct {
 	filter *rxfilter.Filter // nil: always run re
 }
 
-type compiledRX struct {
-	re     *regexp.Regexp
-	filter *rxfilter.Filter
-}
-
 func newRX(opts plugintypes.OperatorOptions) (plugintypes.Operator, error) {
 	pattern := "(?sm)" + opts.Arguments
 	if !validUTF8Bytes(pattern) {
 		return newBinaryRX(opts)
 	}
-	c, err := memoize(opts.Memoizer, "bulwark-rx:"+pattern, func() (any, error) {
+	// The operator holds no per-rule state, so rules with the same
+	// pattern share one.
+	op, err := memoize(opts.Memoizer, "bulwark-rx:"+pattern, func() (any, error) {
 		re, err := regexp.Compile(pattern)
 		if err != nil {
 			return nil, err
@@ -57,13 +54,12 @@ func newRX(opts plugintypes.OperatorOptions) (plugintypes.Operator, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &compiledRX{re: re, filter: rxfilter.New(parsed)}, nil
+		return &rx{re: re, filter: rxfilter.New(parsed)}, nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	cr := c.(*compiledRX)
-	return &rx{re: cr.re, filter: cr.filter}, nil
+	return op.(*rx), nil
 }
 
 func (o *rx) Evaluate(tx plugintypes.TransactionState, value string) bool {
@@ -92,13 +88,17 @@ func (o *rx) Evaluate(tx plugintypes.TransactionState, value string) bool {
 type binaryRX struct{ re *binaryregexp.Regexp }
 
 func newBinaryRX(opts plugintypes.OperatorOptions) (plugintypes.Operator, error) {
-	re, err := memoize(opts.Memoizer, "bulwark-rx-binary:"+opts.Arguments, func() (any, error) {
-		return binaryregexp.Compile(opts.Arguments)
+	op, err := memoize(opts.Memoizer, "bulwark-rx-binary:"+opts.Arguments, func() (any, error) {
+		re, err := binaryregexp.Compile(opts.Arguments)
+		if err != nil {
+			return nil, err
+		}
+		return &binaryRX{re: re}, nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &binaryRX{re: re.(*binaryregexp.Regexp)}, nil
+	return op.(*binaryRX), nil
 }
 
 func (o *binaryRX) Evaluate(tx plugintypes.TransactionState, value string) bool {

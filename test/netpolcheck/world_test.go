@@ -7,7 +7,6 @@ package netpolcheck
 import (
 	"fmt"
 	"maps"
-	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -206,6 +205,3 @@ func servePorts() []corev1.ContainerPort {
 	}
 	return out
 }
-
-// sortedKeys is used to keep generated selectors deterministic.
-func sortedKeys(m map[string]string) []string { return slices.Sorted(maps.Keys(m)) }
