@@ -172,13 +172,14 @@ func compileAdminPort(pt AdminPort) (portMatch, error) {
 	if pt.NamedPort != nil {
 		set++
 		pm.name = *pt.NamedPort
-		return pm, nil // any protocol: the destination's declaration decides
 	}
 	switch {
 	case err != nil:
 		return pm, err
 	case set != 1:
 		return pm, fmt.Errorf("exactly one of portNumber, portRange or namedPort is required")
+	case pm.name != "":
+		return pm, nil // any protocol: the destination's declaration decides
 	case pm.from < 1 || pm.to > 65535 || pm.to < pm.from:
 		return pm, fmt.Errorf("port range %d-%d invalid", pm.from, pm.to)
 	}
